@@ -1,0 +1,121 @@
+//! DCGAN discriminator.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Module, ModuleT};
+
+use crate::config::DcganConfig;
+use crate::error::Result;
+use crate::layers::activation::{leaky_relu, LEAKY_RELU_SLOPE};
+use crate::layers::{conv2d, BatchNorm2d, Conv2d, ConvSpec, WeightInit};
+use crate::params::ParamStore;
+use crate::rng::SeededRng;
+
+#[derive(Debug, Clone)]
+struct Stage {
+    conv: Conv2d,
+    norm: Option<BatchNorm2d>,
+}
+
+/// D: `image (b, channels, size, size) → logit (b,)`; D(x) = sigmoid(logit).
+///
+/// At 64×64 (the reference): Conv(channels→ndf, k4 s2 p1)+LeakyReLU(0.2),
+/// Conv(→2ndf)+BN+LeakyReLU, Conv(→4ndf)+BN+LeakyReLU, Conv(→8ndf)+BN+LeakyReLU,
+/// Conv(8ndf→1, k4 s1 p0), no conv biases: 2,765,568 parameters with the paper's config.
+/// The reference ends in a Sigmoid; here D returns the logit and the sigmoid lives in the
+/// numerically stable loss, which changes no parameter.
+///
+/// PyTorch `state_dict` mapping: first conv `main.0.weight`; middle stage `s` (1-based) has
+/// conv `main.{3s−1}.weight` and BN `main.{3s}.*`; the last conv is `main.{3n−4}.weight`
+/// (n = number of convs). For 64×64: `main.0, main.2, main.3, main.5, main.6, main.8, main.9,
+/// main.11`.
+#[derive(Debug, Clone)]
+pub struct Discriminator {
+    config: DcganConfig,
+    store: ParamStore,
+    stages: Vec<Stage>,
+}
+
+impl Discriminator {
+    /// Builds D with DCGAN init drawn from `rng`.
+    pub fn new(
+        config: &DcganConfig,
+        rng: &mut SeededRng,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut store = ParamStore::new(device, dtype);
+        let num_stages = config.num_stages();
+        let mut stages = Vec::with_capacity(num_stages);
+        let mut in_channels = config.channels;
+        for stage in 0..num_stages {
+            let last = stage + 1 == num_stages;
+            let out_channels = if last { 1 } else { config.ndf << stage };
+            let (stride, padding) = if last { (1, 0) } else { (2, 1) };
+            let spec = ConvSpec {
+                in_channels,
+                out_channels,
+                kernel: 4,
+                stride,
+                padding,
+                bias: false,
+            };
+            let conv_index = if stage == 0 { 0 } else { 3 * stage - 1 };
+            let conv = conv2d(
+                &mut store,
+                &format!("main.{conv_index}"),
+                spec,
+                WeightInit::DCGAN_CONV,
+                rng,
+            )?;
+            let norm = if stage == 0 || last {
+                None
+            } else {
+                let name = format!("main.{}", 3 * stage);
+                Some(BatchNorm2d::new(
+                    &mut store,
+                    &name,
+                    out_channels,
+                    WeightInit::DCGAN_BN_WEIGHT,
+                    rng,
+                )?)
+            };
+            stages.push(Stage { conv, norm });
+            in_channels = out_channels;
+        }
+        Ok(Self {
+            config: *config,
+            store,
+            stages,
+        })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &DcganConfig {
+        &self.config
+    }
+
+    /// Parameters and BN buffers, keyed as PyTorch's `netD.state_dict()`.
+    pub fn params(&self) -> &ParamStore {
+        &self.store
+    }
+}
+
+impl ModuleT for Discriminator {
+    /// Returns one logit per image, shape `(b,)`.
+    fn forward_t(&self, images: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let batch = images.dim(0)?;
+        let num_stages = self.stages.len();
+        let mut x = images.clone();
+        for (index, stage) in self.stages.iter().enumerate() {
+            x = stage.conv.forward(&x)?;
+            if let Some(norm) = &stage.norm {
+                x = norm.forward_t(&x, train)?;
+            }
+            if index + 1 < num_stages {
+                x = leaky_relu(&x, LEAKY_RELU_SLOPE)?;
+            }
+        }
+        x.reshape(batch)
+    }
+}

@@ -1,0 +1,129 @@
+//! The paper's GMD classifier.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Linear, Module, ModuleT};
+
+use crate::config::GmdConfig;
+use crate::error::Result;
+use crate::layers::{conv2d, linear, max_pool_2x2, Conv2d, ConvSpec, WeightInit};
+use crate::params::ParamStore;
+use crate::rng::SeededRng;
+
+/// GMD: 64×64×3 → Conv256 3×3 → Conv128 3×3 → MaxPool2 → Conv128 3×3 → MaxPool2 → Conv64 3×3 →
+/// MaxPool2 → Conv32 3×3 → MaxPool2 → Dense100 → Dense60 → Dense(num_classes), ReLU after every
+/// convolution and hidden dense layer; returns logits (softmax lives in the loss).
+///
+/// Padding: the paper does not state it. The default here is **`same`** (1 pixel, so only the
+/// poolings shrink the map: 64 → 32 → 16 → 8 → 4, flatten 32·4·4 = 512), which also admits
+/// 32×32 inputs; this gives **599,652** parameters at 64×64×3 with 4 classes. Keras' default
+/// `valid` padding (64 → 62 → 60 → 30 → 28 → 14 → 12 → 6 → 4 → 2, flatten 128) is available as
+/// [`crate::config::GmdPadding::Valid`] and gives **561,252** parameters; it cannot take 32×32.
+/// Weights use Keras' defaults: Glorot-uniform kernels, zero biases.
+///
+/// Keys: `conv1..conv5.{weight,bias}` (`(out, in, 3, 3)`), `dense1..dense3.{weight,bias}`
+/// (`(out, in)`, PyTorch layout; the flatten order is NCHW).
+#[derive(Debug, Clone)]
+pub struct Gmd {
+    config: GmdConfig,
+    store: ParamStore,
+    convs: Vec<Conv2d>,
+    dense: Vec<Linear>,
+}
+
+/// After which convolutions (0-based) a 2×2 max pool follows.
+const POOL_AFTER: [bool; 5] = [false, true, true, true, true];
+
+impl Gmd {
+    /// Builds the network with Glorot-uniform weights drawn from `rng`.
+    pub fn new(
+        config: &GmdConfig,
+        rng: &mut SeededRng,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut store = ParamStore::new(device, dtype);
+        let mut convs = Vec::with_capacity(5);
+        let mut in_channels = config.channels;
+        for (index, out_channels) in config.conv_widths().into_iter().enumerate() {
+            let spec = ConvSpec {
+                in_channels,
+                out_channels,
+                kernel: 3,
+                stride: 1,
+                padding: config.conv_padding(),
+                bias: true,
+            };
+            let name = format!("conv{}", index + 1);
+            convs.push(conv2d(
+                &mut store,
+                &name,
+                spec,
+                WeightInit::GlorotUniform,
+                rng,
+            )?);
+            in_channels = out_channels;
+        }
+        let [hidden1, hidden2] = config.dense_widths();
+        let widths = [
+            config.flattened_features()?,
+            hidden1,
+            hidden2,
+            config.num_classes,
+        ];
+        let dense = widths
+            .windows(2)
+            .enumerate()
+            .map(|(index, pair)| {
+                let name = format!("dense{}", index + 1);
+                linear(
+                    &mut store,
+                    &name,
+                    pair[0],
+                    pair[1],
+                    WeightInit::GlorotUniform,
+                    rng,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config: *config,
+            store,
+            convs,
+            dense,
+        })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &GmdConfig {
+        &self.config
+    }
+
+    /// Parameters by key.
+    pub fn params(&self) -> &ParamStore {
+        &self.store
+    }
+}
+
+impl ModuleT for Gmd {
+    /// `images (b, channels, size, size)` → logits `(b, num_classes)`. GMD has no dropout or
+    /// batch norm, so `train` changes nothing; it is accepted for a uniform interface.
+    fn forward_t(&self, images: &Tensor, _train: bool) -> candle_core::Result<Tensor> {
+        let mut x = images.clone();
+        for (conv, pool) in self.convs.iter().zip(POOL_AFTER) {
+            x = conv.forward(&x)?.relu()?;
+            if pool {
+                x = max_pool_2x2(&x)?;
+            }
+        }
+        x = x.flatten_from(1)?;
+        let last = self.dense.len() - 1;
+        for (index, layer) in self.dense.iter().enumerate() {
+            x = layer.forward(&x)?;
+            if index < last {
+                x = x.relu()?;
+            }
+        }
+        Ok(x)
+    }
+}

@@ -1,0 +1,14 @@
+//! Building blocks: parameter initialisation, convolutions, batch norm, pooling, activations.
+
+pub mod activation;
+pub mod batch_norm;
+pub mod conv;
+pub mod conv_ops;
+pub mod im2col;
+pub mod init;
+pub mod pool;
+
+pub use batch_norm::BatchNorm2d;
+pub use conv::{conv2d, conv_transpose2d, linear, Conv2d, ConvSpec, ConvTranspose2d};
+pub use init::WeightInit;
+pub use pool::max_pool_2x2;
