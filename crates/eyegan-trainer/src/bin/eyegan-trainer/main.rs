@@ -1,0 +1,59 @@
+//! `eyegan-trainer`: the GAN trainer service (`serve`) and its `healthcheck` probe.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use eyegan_jobs::JobLimits;
+use eyegan_service::{ports, run_command, DatasetEndpointArgs, ServiceCommand};
+use eyegan_trainer::TrainerConfig;
+
+/// EyeGAN GAN trainer service.
+#[derive(Debug, Parser)]
+#[command(name = "eyegan-trainer", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: ServiceCommand<TrainerArgs, { ports::TRAINER }>,
+}
+
+/// Flags of the trainer itself.
+#[derive(Debug, Clone, clap::Args)]
+struct TrainerArgs {
+    #[command(flatten)]
+    dataset: DatasetEndpointArgs,
+
+    /// Training jobs running at once.
+    #[arg(long, env = "EYEGAN_TRAINER_MAX_RUNNING", default_value_t = JobLimits::default().max_running)]
+    max_running: usize,
+
+    /// Jobs waiting behind the running ones; past it submissions get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "EYEGAN_TRAINER_MAX_QUEUED", default_value_t = JobLimits::default().max_queued)]
+    max_queued: usize,
+}
+
+impl From<TrainerArgs> for TrainerConfig {
+    fn from(args: TrainerArgs) -> Self {
+        TrainerConfig {
+            dataset_endpoint: args.dataset.dataset_endpoint,
+            limits: JobLimits {
+                max_running: args.max_running,
+                max_queued: args.max_queued,
+                ..JobLimits::default()
+            },
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run_command(cli.command, |context, args| async move {
+        eyegan_trainer::run(
+            context.listener,
+            context.store,
+            args.into(),
+            context.shutdown,
+        )
+        .await
+    })
+    .await
+}
