@@ -14,6 +14,9 @@ pub enum WeightInit {
     },
     /// Keras' default `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)).
     GlorotUniform,
+    /// He (Kaiming) uniform for layers followed by a ReLU: U(−l, l) with l = √(6 / fan_in),
+    /// which keeps the activations' second moment constant through ReLU layers.
+    HeUniform,
     /// All zeros (biases).
     Zeros,
 }
@@ -44,6 +47,10 @@ impl WeightInit {
                 let limit = (6.0 / (fan_in + fan_out).max(1) as f32).sqrt();
                 (0..count).map(|_| rng.uniform(-limit, limit)).collect()
             }
+            Self::HeUniform => {
+                let limit = (6.0 / fan_in.max(1) as f32).sqrt();
+                (0..count).map(|_| rng.uniform(-limit, limit)).collect()
+            }
             Self::Zeros => vec![0.0; count],
         }
     }
@@ -70,5 +77,16 @@ mod tests {
         let limit = (6.0f32 / 315.0).sqrt();
         assert!(values.iter().all(|v| v.abs() <= limit));
         assert!(values.iter().any(|v| v.abs() > 0.9 * limit));
+    }
+
+    #[test]
+    fn he_uniform_scales_with_fan_in_only() {
+        let mut rng = SeededRng::new(0, 0);
+        let values = WeightInit::HeUniform.sample(&mut rng, 20_000, 27, 288);
+        let limit = (6.0f32 / 27.0).sqrt();
+        assert!(values.iter().all(|v| v.abs() <= limit));
+        // U(−l, l) has variance l²/3 = 2 / fan_in.
+        let var = values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32;
+        assert!((var - 2.0 / 27.0).abs() < 0.003, "variance {var}");
     }
 }
