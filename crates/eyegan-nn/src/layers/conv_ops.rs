@@ -468,10 +468,22 @@ mod tests {
             (z, grad_of(&x), grad_of(&w), grad_of(&wt))
         };
         let (whole, chunked) = (run(MAX_PATCH_ELEMENTS), run(1));
-        assert!(max_diff(&whole.0, &chunked.0) < 1e-12);
-        assert!(max_diff(&whole.1, &chunked.1) < 1e-12);
-        assert!(max_diff(&whole.2, &chunked.2) < 1e-12);
-        assert!(max_diff(&whole.3, &chunked.3) < 1e-12);
+        // Chunking changes the summation order of the weight gradients, so compare with a
+        // tolerance relative to the magnitudes (random inputs: values reach the hundreds).
+        let close = |a: &Tensor, b: &Tensor| {
+            let scale = a
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            max_diff(a, b) <= 1e-12 * (1.0 + scale)
+        };
+        assert!(close(&whole.0, &chunked.0));
+        assert!(close(&whole.1, &chunked.1));
+        assert!(close(&whole.2, &chunked.2));
+        assert!(close(&whole.3, &chunked.3));
     }
 
     #[test]
