@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use eyegan_dataset::client::{format_version_summary, DatasetClient};
-use eyegan_e2e::{cargo_bin, ServiceProcess};
+use eyegan_e2e::ServiceProcess;
 use eyegan_imaging::phantom::{write_image_folder, Difficulty};
 use eyegan_proto::dataset::v1 as pb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dataset_binary_imports_a_phantom_folder() {
-    let binary = cargo_bin("eyegan-dataset", "eyegan-dataset");
+    let binary = eyegan_e2e::binaries!().dataset;
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file://{}", dir.path().join("store").display());
     let folder = dir.path().join("phantom");

@@ -3,9 +3,9 @@
 
 use eyegan_proto::common::v1::DatasetRef;
 use eyegan_proto::dataset::v1::{self as pb, dataset_service_client::DatasetServiceClient};
+use eyegan_service::ServiceChannel;
 use eyegan_service::{ConnectError, ServiceError};
 use futures::{Stream, StreamExt};
-use tonic::transport::Channel;
 
 use crate::spec::{DatasetVersion, SplitChoice};
 
@@ -86,7 +86,7 @@ impl LabelledImages {
 /// A lazily connecting client of the dataset service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DatasetSource {
-    channel: Channel,
+    channel: ServiceChannel,
 }
 
 /// The error of a dataset-service call, re-labelled for this service's client: `field` names
@@ -113,11 +113,11 @@ impl DatasetSource {
     /// A client of the dataset service at `endpoint`; connects on first use and reconnects.
     pub fn new(endpoint: &str) -> Result<Self, ConnectError> {
         Ok(Self {
-            channel: eyegan_service::endpoint(endpoint)?.connect_lazy(),
+            channel: eyegan_service::service_channel(endpoint)?,
         })
     }
 
-    fn client(&self) -> DatasetServiceClient<Channel> {
+    fn client(&self) -> DatasetServiceClient<ServiceChannel> {
         DatasetServiceClient::new(self.channel.clone())
     }
 

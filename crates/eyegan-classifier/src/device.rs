@@ -3,25 +3,9 @@
 use candle_core::Device;
 use eyegan_service::ServiceError;
 
-/// The device of `spec`: `cpu`, `cuda`, `cuda:N`; empty = `cuda:0` when this build and machine
-/// have one, else the CPU. A bad or unavailable spec is INVALID_ARGUMENT naming `field`.
+/// The device of `spec` ([`eyegan_nn::resolve_device`]: `cpu`, `cuda`, `cuda:N`; empty = the
+/// best available); a bad or unavailable spec is INVALID_ARGUMENT naming `field`.
 pub fn resolve_device(spec: &str, field: &str) -> Result<Device, ServiceError> {
-    if spec.trim().is_empty() {
-        return Ok(eyegan_nn::parse_device("cuda:0").unwrap_or(Device::Cpu));
-    }
-    eyegan_nn::parse_device(spec)
+    eyegan_nn::resolve_device(spec)
         .map_err(|error| ServiceError::invalid_argument(field, error.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_falls_back_and_garbage_names_the_field() {
-        assert!(resolve_device("", "device").is_ok());
-        assert!(resolve_device("cpu", "device").unwrap().is_cpu());
-        let error = resolve_device("tpu", "config.device").unwrap_err();
-        assert!(error.to_string().contains("config.device"), "{error}");
-    }
 }

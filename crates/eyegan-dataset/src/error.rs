@@ -32,6 +32,9 @@ pub enum DatasetError {
     /// The request is valid but the state does not allow it (e.g. re-splitting a version).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A server limit was reached (e.g. files or bytes of one import).
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The client went away or cancelled the stream.
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -84,6 +87,7 @@ impl From<DatasetError> for ServiceError {
             DatasetError::NotFound { what } => ServiceError::not_found(what),
             DatasetError::AlreadyExists { what } => ServiceError::AlreadyExists { what },
             DatasetError::FailedPrecondition(reason) => ServiceError::failed_precondition(reason),
+            DatasetError::ResourceExhausted(reason) => ServiceError::resource_exhausted(reason),
             DatasetError::Cancelled(reason) => ServiceError::Cancelled { reason },
             DatasetError::Store(error) => ServiceError::from(error),
             error @ (DatasetError::Io { .. } | DatasetError::Internal(_)) => {

@@ -99,7 +99,7 @@ pub async fn run<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let channel = eyegan_service::endpoint(&config.dataset_endpoint)?.connect_lazy();
+    let channel = eyegan_service::service_channel(&config.dataset_endpoint)?;
     let runner = GenerateRunner::new(DatasetClient::from_channel(channel));
     let jobs = JobManager::start(store.clone(), runner, config.limits).await?;
     let readiness = Readiness::new();

@@ -12,6 +12,7 @@ use crate::classifier_inference::validate_labels;
 use crate::config::{ClassifierTrainingConfig, GmdConfig};
 use crate::error::{NnError, Result};
 use crate::gmd::Gmd;
+use crate::input_standardization::InputStandardization;
 use crate::loss::cross_entropy;
 use crate::optim::{Optimizer, Sgd};
 use crate::rng::{streams, SeededRng};
@@ -127,7 +128,9 @@ impl ClassifierTrainer {
     }
 
     /// Trains the current epoch from where it stands: one SGD step per batch of the epoch's
-    /// seeded shuffle (last partial batch kept, as Keras). After each batch `on_batch` gets the
+    /// seeded shuffle (last partial batch kept, as Keras). At the very start of training (epoch
+    /// 0, batch 0) the network's input standardisation is fitted to `images`; a resumed trainer
+    /// keeps the statistics from its checkpoint. After each batch `on_batch` gets the
     /// progress; returning `Break` stops after that batch and returns `Ok(None)` — calling again
     /// continues the same epoch (a `Break` on the epoch's last batch changes nothing: the epoch
     /// is complete). Returns the metrics when the epoch finishes.
@@ -147,6 +150,10 @@ impl ClassifierTrainer {
             self.epoch,
         )?;
         let num_batches = batches.len();
+        if self.epoch == 0 && self.batch_in_epoch == 0 {
+            self.model
+                .set_input_standardization(&InputStandardization::fit(images)?)?;
+        }
         if self.batch_in_epoch >= num_batches {
             return Err(NnError::input(
                 "images",

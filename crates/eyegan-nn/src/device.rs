@@ -1,8 +1,26 @@
-//! Device selection from a textual spec (`cpu`, `cuda:N`).
+//! Device selection from a textual spec (`cpu`, `cuda:N`, or empty for the best available).
 
 use candle_core::Device;
 
 use crate::error::NnError;
+
+/// The device an empty spec means: `cuda:0` when this build has CUDA and a GPU opens, else `cpu`.
+pub fn default_device_spec() -> &'static str {
+    if cfg!(feature = "cuda") && parse_device("cuda:0").is_ok() {
+        "cuda:0"
+    } else {
+        "cpu"
+    }
+}
+
+/// [`parse_device`], with an empty (or blank) spec meaning [`default_device_spec`].
+pub fn resolve_device(spec: &str) -> Result<Device, NnError> {
+    if spec.trim().is_empty() {
+        parse_device(default_device_spec())
+    } else {
+        parse_device(spec)
+    }
+}
 
 /// Parses `cpu`, `cuda` (= `cuda:0`) or `cuda:N` into a Candle device.
 ///
@@ -57,6 +75,15 @@ mod tests {
     fn cpu_parses_case_insensitively() {
         assert!(parse_device("cpu").unwrap().is_cpu());
         assert!(parse_device(" CPU ").unwrap().is_cpu());
+    }
+
+    #[test]
+    fn empty_means_the_default_device() {
+        assert!(resolve_device("").is_ok());
+        assert!(resolve_device("  ").is_ok());
+        #[cfg(not(feature = "cuda"))]
+        assert!(resolve_device("").unwrap().is_cpu());
+        assert!(resolve_device("tpu").is_err());
     }
 
     #[test]

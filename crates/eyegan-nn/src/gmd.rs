@@ -1,11 +1,12 @@
 //! The paper's GMD classifier.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Linear, Module, ModuleT};
 
 use crate::config::GmdConfig;
-use crate::error::Result;
-use crate::layers::{conv2d, linear, max_pool_2x2, Conv2d, ConvSpec, WeightInit};
+use crate::error::{NnError, Result};
+use crate::input_standardization::InputStandardization;
+use crate::layers::{conv2d, linear, max_pool_2x2, Activation, Conv2d, ConvSpec, WeightInit};
 use crate::params::ParamStore;
 use crate::rng::SeededRng;
 
@@ -26,12 +27,22 @@ use crate::rng::SeededRng;
 /// start almost input-independent and SGD sits on the ln 4 plateau for many epochs on phantom
 /// fundus images; He keeps the activations' scale through the ReLU stack.
 ///
+/// Inputs are standardised before the first convolution: `(x − input.mean) · input.inv_scale`,
+/// buffers fitted to the training images when training starts
+/// ([`crate::InputStandardization`]; identity until then) and stored in the weights, so
+/// evaluation and prediction apply the same statistics. The paper feeds raw pixels; without
+/// this, phantom fundus images (a small class signal on a large common image) keep narrow GMDs
+/// at chance.
+///
 /// Keys: `conv1..conv5.{weight,bias}` (`(out, in, 3, 3)`), `dense1..dense3.{weight,bias}`
-/// (`(out, in)`, PyTorch layout; the flatten order is NCHW).
+/// (`(out, in)`, PyTorch layout; the flatten order is NCHW), buffers `input.mean`
+/// (`(channels, size, size)`) and `input.inv_scale` (`(1)`).
 #[derive(Debug, Clone)]
 pub struct Gmd {
     config: GmdConfig,
     store: ParamStore,
+    input_mean: Var,
+    input_inv_scale: Var,
     convs: Vec<Conv2d>,
     dense: Vec<Linear>,
 }
@@ -49,6 +60,10 @@ impl Gmd {
     ) -> Result<Self> {
         config.validate()?;
         let mut store = ParamStore::new(device, dtype);
+        let input_shape = [config.channels, config.image_size, config.image_size];
+        let input_mean =
+            store.add_buffer("input.mean", &input_shape, vec![0.0; config.image_len()])?;
+        let input_inv_scale = store.add_buffer("input.inv_scale", &[1], vec![1.0])?;
         let mut convs = Vec::with_capacity(5);
         let mut in_channels = config.channels;
         for (index, out_channels) in config.conv_widths().into_iter().enumerate() {
@@ -93,6 +108,8 @@ impl Gmd {
         Ok(Self {
             config: *config,
             store,
+            input_mean,
+            input_inv_scale,
             convs,
             dense,
         })
@@ -107,15 +124,43 @@ impl Gmd {
     pub fn params(&self) -> &ParamStore {
         &self.store
     }
+
+    /// Sets the input standardisation buffers (done by the trainer when training starts).
+    pub fn set_input_standardization(&self, stats: &InputStandardization) -> Result<()> {
+        let len = self.config.image_len();
+        if stats.mean.len() != len {
+            return Err(NnError::input(
+                "input standardisation",
+                format!(
+                    "mean has {} values, the model takes {len}",
+                    stats.mean.len()
+                ),
+            ));
+        }
+        if !(stats.scale.is_finite() && stats.scale > 0.0) {
+            return Err(NnError::input(
+                "input standardisation",
+                format!("scale {} is not a positive number", stats.scale),
+            ));
+        }
+        let (device, dtype) = (self.store.device(), self.store.dtype());
+        let mean = Tensor::from_vec(stats.mean.clone(), self.input_mean.dims(), device)?;
+        let inv_scale = Tensor::from_vec(vec![1.0 / stats.scale], 1, device)?;
+        self.input_mean.set(&mean.to_dtype(dtype)?)?;
+        self.input_inv_scale.set(&inv_scale.to_dtype(dtype)?)?;
+        Ok(())
+    }
 }
 
 impl ModuleT for Gmd {
     /// `images (b, channels, size, size)` → logits `(b, num_classes)`. GMD has no dropout or
     /// batch norm, so `train` changes nothing; it is accepted for a uniform interface.
     fn forward_t(&self, images: &Tensor, _train: bool) -> candle_core::Result<Tensor> {
-        let mut x = images.clone();
+        let mut x = images
+            .broadcast_sub(&self.input_mean.as_detached_tensor())?
+            .broadcast_mul(&self.input_inv_scale.as_detached_tensor())?;
         for (conv, pool) in self.convs.iter().zip(POOL_AFTER) {
-            x = conv.forward(&x)?.relu()?;
+            x = conv.forward_act(&x, Activation::Relu)?;
             if pool {
                 x = max_pool_2x2(&x)?;
             }

@@ -23,6 +23,7 @@ pub mod filter;
 pub mod gan_trainer;
 pub mod generation;
 pub mod gmd;
+pub mod input_standardization;
 pub mod layers;
 pub mod loss;
 pub mod optim;
@@ -39,7 +40,7 @@ pub use checkpoint::{
 pub use classifier_trainer::{BatchProgress, ClassifierTrainer, EpochMetrics};
 pub use config::{ClassifierTrainingConfig, DcganConfig, GanTrainingConfig, GmdConfig, GmdPadding};
 pub use dcgan::{Discriminator, Generator};
-pub use device::parse_device;
+pub use device::{default_device_spec, parse_device, resolve_device};
 pub use diff_augment::DiffAugmentPolicy;
 pub use error::{DivergenceReason, NnError, Result};
 pub use filter::{FilterPreset, GenerationMode, ScoredImage};
@@ -49,6 +50,7 @@ pub use generation::{
     GenerationRequest, ImageScorer,
 };
 pub use gmd::Gmd;
+pub use input_standardization::InputStandardization;
 
 #[cfg(test)]
 mod tests {

@@ -98,7 +98,7 @@ fn tiny_gmd_reaches_ninety_percent_on_four_easy_classes() {
     let (images, labels) = common::quadrant_images(16, 3);
     let training = ClassifierTrainingConfig {
         batch_size: 16,
-        lr: 0.05,
+        lr: 0.01,
         momentum: 0.9,
         epochs: 30,
         ..ClassifierTrainingConfig::paper()

@@ -4,10 +4,15 @@ use eyegan_proto::classifier::v1::classifier_service_client::ClassifierServiceCl
 use eyegan_proto::dataset::v1::dataset_service_client::DatasetServiceClient;
 use eyegan_proto::generator::v1::generator_service_client::GeneratorServiceClient;
 use eyegan_proto::trainer::v1::trainer_service_client::TrainerServiceClient;
-use eyegan_service::ConnectError;
-use tonic::transport::Channel;
+use eyegan_service::{
+    BearerToken, ClientSecurity, ClientTlsFiles, ConnectError, SecurityError, ServiceChannel,
+};
 
 use crate::endpoints::Endpoints;
+use crate::spec::ServicesSection;
+
+/// The variable that holds the bearer token when `[services].token_file` is not set.
+pub const TOKEN_ENV: &str = "EYEGAN_TOKEN";
 
 /// Largest gRPC message the orchestrator accepts (evaluation answers with every prediction).
 const MAX_DECODE_BYTES: usize = 64 * 1024 * 1024;
@@ -16,21 +21,37 @@ const MAX_DECODE_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// Dataset service.
-    pub dataset: DatasetServiceClient<Channel>,
+    pub dataset: DatasetServiceClient<ServiceChannel>,
     /// Trainer services, in `[services].trainers` order.
-    pub trainers: Vec<TrainerServiceClient<Channel>>,
+    pub trainers: Vec<TrainerServiceClient<ServiceChannel>>,
     /// Generator service.
-    pub generator: GeneratorServiceClient<Channel>,
+    pub generator: GeneratorServiceClient<ServiceChannel>,
     /// Classifier service.
-    pub classifier: ClassifierServiceClient<Channel>,
+    pub classifier: ClassifierServiceClient<ServiceChannel>,
+}
+
+/// The TLS files and token of `[services]` (the token from `token_file`, else from
+/// `EYEGAN_TOKEN`); errors name the file or variable.
+pub fn client_security(services: &ServicesSection) -> Result<ClientSecurity, SecurityError> {
+    let files = ClientTlsFiles {
+        ca: services.tls_ca.clone(),
+        cert: services.tls_client_cert.clone(),
+        key: services.tls_client_key.clone(),
+    };
+    let token = match &services.token_file {
+        Some(path) => Some(BearerToken::from_file(path)?),
+        None => match std::env::var(TOKEN_ENV) {
+            Ok(token) if !token.trim().is_empty() => Some(BearerToken::new(&token, TOKEN_ENV)?),
+            _ => None,
+        },
+    };
+    ClientSecurity::load(&files, token)
 }
 
 impl Clients {
-    /// Clients of `endpoints`; connections open on first use.
-    pub fn connect(endpoints: &Endpoints) -> Result<Self, ConnectError> {
-        let channel = |url: &str| -> Result<Channel, ConnectError> {
-            Ok(eyegan_service::endpoint(url)?.connect_lazy())
-        };
+    /// Clients of `endpoints` with `security`'s TLS and token; connections open on first use.
+    pub fn connect(endpoints: &Endpoints, security: &ClientSecurity) -> Result<Self, ConnectError> {
+        let channel = |url: &str| security.channel(url);
         let trainers = endpoints
             .trainers
             .iter()

@@ -6,18 +6,18 @@ use eyegan_proto::classifier::v1::classifier_service_client::ClassifierServiceCl
 use eyegan_proto::common::v1::{GetJobRequest, Job, JobEvent, JobState, WatchJobRequest};
 use eyegan_proto::generator::v1::generator_service_client::GeneratorServiceClient;
 use eyegan_proto::trainer::v1::trainer_service_client::TrainerServiceClient;
+use eyegan_service::ServiceChannel;
 use futures::StreamExt;
-use tonic::transport::Channel;
 
 /// The service a job runs on.
 #[derive(Debug, Clone)]
 pub enum JobClient {
     /// A trainer.
-    Trainer(TrainerServiceClient<Channel>),
+    Trainer(TrainerServiceClient<ServiceChannel>),
     /// The generator.
-    Generator(GeneratorServiceClient<Channel>),
+    Generator(GeneratorServiceClient<ServiceChannel>),
     /// The classifier.
-    Classifier(ClassifierServiceClient<Channel>),
+    Classifier(ClassifierServiceClient<ServiceChannel>),
 }
 
 /// Why following a job failed.

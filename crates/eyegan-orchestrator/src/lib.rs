@@ -9,6 +9,7 @@ pub mod examples;
 pub mod jobs;
 pub mod progress;
 pub mod report;
+pub mod retry;
 pub mod run;
 pub mod spec;
 pub mod steps;

@@ -35,7 +35,8 @@ enum Command {
         /// One JSON event per line on stdout.
         #[arg(long)]
         json: bool,
-        /// Rerun this step kind (import, split, gan, generate, classify, evaluate) or step.
+        /// Rerun this step kind (import, split, gan, generate, classify, evaluate, inspect,
+        /// ganquality) or step.
         #[arg(long)]
         force: Vec<String>,
     },

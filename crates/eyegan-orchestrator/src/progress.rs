@@ -1,18 +1,25 @@
-//! What a run tells its user: plain lines on stderr, or one JSON event per line on stdout
-//! (`--json`).
+//! What a run tells its user: on a terminal a progress bar per running job (indicatif) with
+//! step lines above the bars; plain lines on stderr when stderr is not a terminal; or one JSON
+//! event per line on stdout (`--json`).
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use eyegan_proto::common::v1::JobEvent;
+use eyegan_proto::common::v1::{JobEvent, JobState};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
+
+use crate::jobs::is_final;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
     /// Nothing (tests).
     Quiet,
-    /// Human-readable lines on stderr.
+    /// Human-readable on stderr: progress bars when stderr is a terminal, plain lines
+    /// otherwise.
     Plain,
     /// One JSON object per line on stdout.
     Json,
@@ -23,22 +30,90 @@ pub enum ProgressMode {
 pub struct Progress {
     mode: ProgressMode,
     /// Last printed percentage per step, to keep plain output short.
-    last_percent: Arc<Mutex<std::collections::HashMap<String, u64>>>,
+    last_percent: Arc<Mutex<HashMap<String, u64>>>,
+    /// Progress bars, on a terminal.
+    bars: Option<Arc<Bars>>,
+}
+
+/// The progress bars of the running jobs, one per step.
+#[derive(Debug, Default)]
+struct Bars {
+    multi: MultiProgress,
+    running: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn style() -> ProgressStyle {
+        ProgressStyle::with_template("{prefix:<28} [{bar:32}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+    }
+
+    /// Shows the job's progress in the step's bar (made on first use).
+    fn update(
+        &self,
+        step: &str,
+        state: JobState,
+        current: u64,
+        total: u64,
+        unit: &str,
+        eta: Option<f64>,
+    ) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if is_final(state) {
+            if let Some(bar) = running.remove(step) {
+                bar.finish_and_clear();
+            }
+            return;
+        }
+        let bar = running.entry(step.to_owned()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new(total));
+            bar.set_style(Self::style());
+            bar.set_prefix(step.to_owned());
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(current);
+        let eta = eta
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or_else(|| bar.eta());
+        let state = state
+            .as_str_name()
+            .trim_start_matches("JOB_STATE_")
+            .to_lowercase();
+        bar.set_message(format!("{unit} · {state} · eta {}s", eta.as_secs()));
+    }
+
+    /// Removes the step's bar, if any.
+    fn finish(&self, step: &str) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = running.remove(step) {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Progress {
-    /// A sink in `mode`.
+    /// A sink in `mode`; `Plain` draws progress bars when stderr is a terminal.
     pub fn new(mode: ProgressMode) -> Self {
+        let bars = (mode == ProgressMode::Plain && std::io::stderr().is_terminal())
+            .then(|| Arc::new(Bars::default()));
         Self {
             mode,
             last_percent: Arc::default(),
+            bars,
         }
     }
 
     fn emit(&self, event: serde_json::Value, line: impl FnOnce() -> String) {
         match self.mode {
             ProgressMode::Quiet => {}
-            ProgressMode::Plain => eprintln!("{}", line()),
+            ProgressMode::Plain => match &self.bars {
+                Some(bars) => {
+                    let _ = bars.multi.println(line());
+                }
+                None => eprintln!("{}", line()),
+            },
             ProgressMode::Json => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{event}");
@@ -62,6 +137,9 @@ impl Progress {
 
     /// A step finished.
     pub fn finished(&self, step: &str, seconds: f64) {
+        if let Some(bars) = &self.bars {
+            bars.finish(step);
+        }
         self.emit(
             json!({"event": "step_finished", "step": step, "seconds": seconds}),
             || format!("[done  ] {step} ({seconds:.1}s)"),
@@ -75,6 +153,17 @@ impl Progress {
         let percent = (progress.current * 100)
             .checked_div(progress.total)
             .unwrap_or(0);
+        if let Some(bars) = &self.bars {
+            bars.update(
+                step,
+                job.state(),
+                progress.current,
+                progress.total,
+                &progress.unit,
+                progress.eta_seconds,
+            );
+            return;
+        }
         if self.mode == ProgressMode::Plain {
             let mut last = self.last_percent.lock().unwrap_or_else(|e| e.into_inner());
             let previous = last.get(step).copied();

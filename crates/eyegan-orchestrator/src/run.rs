@@ -5,8 +5,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use eyegan_service::{with_security, Security};
 
-use crate::clients::Clients;
+use crate::clients::{client_security, Clients};
 use crate::embedded::{wait_until_serving, EmbeddedServices};
 use crate::endpoints::Endpoints;
 use crate::progress::{Progress, ProgressMode};
@@ -59,9 +60,14 @@ pub async fn run_experiment(
         serde_json::to_vec_pretty(&experiment)?,
     )?;
     let remote = Endpoints::from_remote(&experiment.services);
+    let security = client_security(&experiment.services)?;
     let (embedded, endpoints) = match remote {
         Some(endpoints) => {
-            wait_until_serving(&endpoints).await?;
+            let probe = Security {
+                client: security.clone(),
+                ..Security::default()
+            };
+            with_security(probe, wait_until_serving(&endpoints)).await?;
             (None, endpoints)
         }
         None => {
@@ -71,7 +77,7 @@ pub async fn run_experiment(
         }
     };
     let ctx = StepContext {
-        clients: Clients::connect(&endpoints)?,
+        clients: Clients::connect(&endpoints, &security)?,
         cache: StepCache::new(&run_dir),
         progress: Progress::new(options.progress),
         forced: options.force.clone(),

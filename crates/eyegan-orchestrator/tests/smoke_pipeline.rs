@@ -79,6 +79,9 @@ async fn smoke_experiment_reports_consistent_numbers_and_reruns_from_cache() {
         .unwrap()
         .contains("data:image/png;base64,"));
 
+    check_synthetic_image_checks(&report, dir.path(), test_size);
+    check_figures(dir.path());
+
     // A rerun reuses every step: same records, same jobs.
     let records_before = StepCache::new(dir.path()).all().unwrap();
     assert!(records_before.iter().all(|r| r.done));
@@ -95,4 +98,105 @@ async fn smoke_experiment_reports_consistent_numbers_and_reruns_from_cache() {
         assert_eq!((&a.name, &a.hash, a.attempt), (&b.name, &b.hash, b.attempt));
     }
     assert_eq!(again.verdict, report.verdict);
+}
+
+/// GAN-train / GAN-test and the memorisation check are present and agree with the tables.
+fn check_synthetic_image_checks(report: &Report, run_dir: &Path, test_size: u64) {
+    assert_eq!(
+        report.gan_quality.len(),
+        1,
+        "one GAN-train/GAN-test per seed"
+    );
+    let quality = &report.gan_quality[0];
+    assert!(quality.skipped.is_none(), "{:?}", quality.skipped);
+    let added: u64 = report.table_after[0]
+        .counts
+        .iter()
+        .map(|c| c.synthetic)
+        .sum();
+    assert_eq!(quality.imported + quality.rejected, added);
+    let gan_train = quality.gan_train.as_ref().unwrap();
+    assert_eq!(
+        gan_train.total, test_size,
+        "GAN-train is scored on the real test split"
+    );
+    assert_eq!(gan_train.confusion.iter().sum::<u64>(), test_size);
+    let gan_test = quality.gan_test.as_ref().unwrap();
+    assert_eq!(
+        gan_test.total, quality.imported,
+        "GAN-test scores every synthetic image"
+    );
+    assert_eq!(gan_test.confusion.iter().sum::<u64>(), quality.imported);
+    assert_eq!(quality.per_class.len(), report.classes.len());
+    for class in &quality.per_class {
+        for value in [class.gan_train_recall, class.gan_test_recall] {
+            assert!(value.is_some_and(|v| (0.0..=1.0).contains(&v)), "{class:?}");
+        }
+    }
+    let test_images: u64 = quality.per_class.iter().map(|c| c.real_test_images).sum();
+    assert_eq!(test_images, test_size);
+
+    assert_eq!(report.memorisation.len(), report.classes.len());
+    for m in &report.memorisation {
+        let before = report
+            .table_before
+            .iter()
+            .find(|c| c.class_name == m.class_name)
+            .unwrap();
+        let after = report.table_after[0]
+            .counts
+            .iter()
+            .find(|c| c.class_name == m.class_name)
+            .unwrap();
+        assert_eq!(m.real_train, before.train, "{}", m.class_name);
+        assert_eq!(m.synthetic, after.synthetic, "{}", m.class_name);
+        assert_eq!(m.synthetic_nearest.len() as u64, m.synthetic);
+        assert_eq!(m.real_nearest.len() as u64, m.real_train);
+        let closest = m.closest_pairs.first().unwrap().distance;
+        assert_eq!(
+            Some(closest),
+            m.synthetic_min,
+            "the closest pair is the minimum"
+        );
+        assert!(m
+            .closest_pairs
+            .windows(2)
+            .all(|w| w[0].distance <= w[1].distance));
+        assert!(m.real_min.unwrap() <= m.real_median.unwrap());
+        for figure in [&m.real_grid, &m.synthetic_grid, &m.pairs_figure] {
+            let path = run_dir.join(figure.as_ref().unwrap());
+            assert!(path.is_file(), "{} missing", path.display());
+        }
+    }
+    assert!(!report.memorisation_verdict.is_empty());
+    let markdown = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    for heading in [
+        "## GAN-train and GAN-test per class",
+        "## Memorisation check",
+        "## Table 1",
+        "## Table 2",
+        "## Verdict",
+    ] {
+        assert!(markdown.contains(heading), "report.md lacks {heading}");
+    }
+    assert!(markdown.contains(&report.memorisation_verdict));
+}
+
+/// report.html embeds every figure: per class a loss chart and sample grids, per run a
+/// confusion matrix, the classifier curves and the memorisation figures.
+fn check_figures(run_dir: &Path) {
+    let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    let images = html.matches("data:image/png;base64,").count();
+    // 4 classes × (loss chart, G samples, real grid, synthetic grid, closest pairs) + 2
+    // classifier charts + 2 test confusion matrices + GAN-train and GAN-test matrices + the
+    // distance distribution.
+    assert_eq!(images, 4 * 5 + 2 + 2 + 2 + 1, "figures in report.html");
+    for caption in [
+        "GAN losses, normal (seed 1)",
+        "classifier accuracy per epoch (seed 1; dashed: val)",
+        "nearest-neighbour distance (seed 1)",
+        "GAN-train (seed 1): real test",
+    ] {
+        assert!(html.contains(caption), "report.html lacks {caption:?}");
+    }
 }

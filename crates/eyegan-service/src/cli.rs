@@ -30,6 +30,7 @@ use crate::config::CommonArgs;
 use crate::error::ErrorChain;
 use crate::healthcheck::HealthcheckArgs;
 use crate::logging::init_tracing;
+use crate::security::with_security;
 use crate::shutdown::shutdown_signal;
 
 /// A shutdown future that can be passed around and stored.
@@ -132,15 +133,31 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: std::error::Error + 'static,
 {
+    let security = args.common.load_security()?;
     let store = args.common.open_store()?;
     let listener = args.common.bind().await?;
-    tracing::info!(listen = %args.common.listen, store = %store.url(), "starting");
+    let listen = args.common.listen;
+    tracing::info!(
+        %listen,
+        store = %store.url(),
+        tls = security.server.tls.is_some(),
+        auth = security.server.tokens.is_enabled(),
+        "starting"
+    );
+    if !listen.ip().is_loopback()
+        && (security.server.tls.is_none() || !security.server.tokens.is_enabled())
+    {
+        tracing::warn!(
+            %listen,
+            "listening beyond loopback without both TLS and tokens: anyone who can reach this port can read and change its data (see --tls-cert, --auth-tokens-file)"
+        );
+    }
     let context = ServeContext {
         listener,
         store,
         shutdown: Box::pin(shutdown_signal()),
     };
-    serve_fn(context, args.service).await?;
+    with_security(security, serve_fn(context, args.service)).await?;
     Ok(())
 }
 

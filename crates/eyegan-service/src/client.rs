@@ -5,6 +5,7 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::ServiceError;
+use crate::security::{ClientSecurity, Security};
 
 /// How long [`connect`] waits for the TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,9 +32,16 @@ pub enum ConnectError {
     },
 }
 
-/// A configured endpoint for `url`: `http://host:port`, or `host:port` (http is assumed).
-/// Does not connect; use it for lazily connecting channels (`endpoint(url)?.connect_lazy()`).
+/// A configured endpoint for `url`: `http://host:port`, `https://host:port`, or `host:port`
+/// (http is assumed). `https` uses the ambient client TLS settings
+/// ([`Security::current`](crate::Security::current)). Does not connect; use it for lazily
+/// connecting channels (`endpoint(url)?.connect_lazy()`).
 pub fn endpoint(url: &str) -> Result<Endpoint, ConnectError> {
+    endpoint_with(url, &Security::current().client)
+}
+
+/// A configured endpoint for `url` using `security.tls` for `https` (see [`endpoint`]).
+pub fn endpoint_with(url: &str, security: &ClientSecurity) -> Result<Endpoint, ConnectError> {
     let invalid = |reason: &str| ConnectError::InvalidEndpoint {
         endpoint: url.to_owned(),
         reason: reason.to_owned(),
@@ -47,13 +55,9 @@ pub fn endpoint(url: &str) -> Result<Endpoint, ConnectError> {
     } else {
         format!("http://{url}")
     };
-    if full.starts_with("https://") {
-        return Err(invalid(
-            "https endpoints need TLS, which this build does not enable",
-        ));
-    }
-    if !full.starts_with("http://") {
-        return Err(invalid("the scheme must be http://"));
+    let tls = full.starts_with("https://");
+    if !tls && !full.starts_with("http://") {
+        return Err(invalid("the scheme must be http:// or https://"));
     }
     let uri: http::Uri = full
         .parse()
@@ -61,15 +65,34 @@ pub fn endpoint(url: &str) -> Result<Endpoint, ConnectError> {
     if uri.host().is_none_or(str::is_empty) {
         return Err(invalid("the endpoint has no host"));
     }
-    Ok(Endpoint::from(uri)
+    let endpoint = Endpoint::from(uri)
         .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true))
+        .tcp_nodelay(true);
+    if !tls {
+        return Ok(endpoint);
+    }
+    let Some(config) = &security.tls else {
+        return Err(invalid(
+            "https endpoints need the CA of the server (--tls-ca / EYEGAN_TLS_CA, or tls_ca in [services])",
+        ));
+    };
+    endpoint
+        .tls_config(config.clone())
+        .map_err(|error| invalid(&format!("bad TLS settings: {error}")))
 }
 
 /// Connects to the service at `url` now, failing fast with [`ConnectError::Unreachable`] when
 /// nothing answers (the channel reconnects by itself later if the service restarts).
 pub async fn connect(url: &str) -> Result<Channel, ConnectError> {
-    endpoint(url)?
+    connect_with(url, &Security::current().client).await
+}
+
+/// [`connect`] with `security`'s TLS settings.
+pub(crate) async fn connect_with(
+    url: &str,
+    security: &ClientSecurity,
+) -> Result<Channel, ConnectError> {
+    endpoint_with(url, security)?
         .connect()
         .await
         .map_err(|source| ConnectError::Unreachable {
@@ -111,7 +134,7 @@ mod tests {
     fn malformed_endpoints_are_rejected_with_a_reason() {
         for (url, expected) in [
             ("", "empty"),
-            ("https://x:1", "TLS"),
+            ("https://x:1", "--tls-ca"),
             ("ftp://x:1", "scheme"),
             ("http://", "invalid endpoint"),
             ("http://:50051", "host"),

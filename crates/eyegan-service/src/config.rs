@@ -7,6 +7,9 @@ use eyegan_store::{Store, StoreError};
 use tokio::net::TcpListener;
 
 use crate::logging::LogFormat;
+use crate::security::Security;
+use crate::security_args::{ClientSecurityArgs, ServerSecurityArgs};
+use crate::tls::SecurityError;
 
 /// Default ports, one per service.
 pub mod ports {
@@ -44,6 +47,14 @@ pub struct CommonArgs<const PORT: u16> {
     /// Log format on stderr; the level comes from RUST_LOG (default `info`).
     #[arg(long, env = "EYEGAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// TLS, tokens and limits of this server.
+    #[command(flatten)]
+    pub security: ServerSecurityArgs,
+
+    /// TLS and token for calls to other services.
+    #[command(flatten)]
+    pub client: ClientSecurityArgs,
 }
 
 /// Why the common flags could not be turned into a listener and a store.
@@ -61,6 +72,9 @@ pub enum ConfigError {
     /// `--store` could not be opened.
     #[error("cannot open the store (--store / EYEGAN_STORE): {0}")]
     Store(#[from] StoreError),
+    /// A TLS or token setting could not be loaded.
+    #[error("bad security settings: {0}")]
+    Security(#[from] SecurityError),
 }
 
 impl<const PORT: u16> CommonArgs<PORT> {
@@ -72,6 +86,14 @@ impl<const PORT: u16> CommonArgs<PORT> {
                 addr: self.listen,
                 source,
             })
+    }
+
+    /// Loads the TLS, token and limit settings of the server and of its clients.
+    pub fn load_security(&self) -> Result<Security, ConfigError> {
+        Ok(Security {
+            server: self.security.load()?,
+            client: self.client.load()?,
+        })
     }
 
     /// Opens `--store`.

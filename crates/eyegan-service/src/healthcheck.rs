@@ -8,6 +8,9 @@ use tonic_health::pb::HealthCheckRequest;
 
 use crate::client::{connect, ConnectError};
 use crate::config::default_listen;
+use crate::security::{with_security, Security};
+use crate::security_args::ClientSecurityArgs;
+use crate::tls::SecurityError;
 
 /// `healthcheck` flags. `PORT` is the service's default port.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,12 +27,24 @@ pub struct HealthcheckArgs<const PORT: u16> {
     /// Give up after this long: `5`, `5s`, `500ms`.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    /// TLS for https:// endpoints (health needs no token).
+    #[command(flatten)]
+    pub client: ClientSecurityArgs,
 }
 
 impl<const PORT: u16> HealthcheckArgs<PORT> {
     /// Runs the check; see [`check_health`].
     pub async fn run(&self) -> Result<(), HealthcheckError> {
-        check_health(&self.endpoint, &self.service, self.timeout).await
+        let security = Security {
+            client: self.client.load()?,
+            ..Security::default()
+        };
+        with_security(
+            security,
+            check_health(&self.endpoint, &self.service, self.timeout),
+        )
+        .await
     }
 }
 
@@ -39,6 +54,9 @@ pub enum HealthcheckError {
     /// No connection.
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The TLS files could not be loaded.
+    #[error(transparent)]
+    Security(#[from] SecurityError),
     /// The health RPC failed (e.g. NOT_FOUND for an unknown service name).
     #[error("health check of {endpoint} failed: {code:?}: {message}")]
     Rpc {

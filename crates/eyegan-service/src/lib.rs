@@ -26,7 +26,12 @@
 //! - [`CommonArgs`], [`DatasetEndpointArgs`], [`HealthcheckArgs`], [`ServiceCommand`]: clap
 //!   blocks with `EYEGAN_*` env twins; [`check_health`] for probes.
 //! - [`connect`] / [`endpoint`]: clients of other services.
+//! - [`Security`]: TLS (rustls, optional mutual TLS) and bearer tokens for servers and clients,
+//!   from PEM and token files ([`ServerSecurityArgs`], [`ClientSecurityArgs`]);
+//!   [`service_channel`] / [`ServiceChannel`] for calls that present a token.
 
+mod access;
+mod auth;
 pub mod cli;
 mod client;
 mod config;
@@ -35,11 +40,16 @@ mod healthcheck;
 mod logging;
 mod readiness;
 mod request_span;
+mod security;
+mod security_args;
 mod server;
+mod service_channel;
 mod shutdown;
+mod tls;
 
+pub use auth::{AcceptedTokens, BearerToken, MIN_TOKEN_CHARS};
 pub use cli::{run_command, ServeArgs, ServeContext, ServiceCommand, ShutdownFuture};
-pub use client::{connect, endpoint, ConnectError, CONNECT_TIMEOUT};
+pub use client::{connect, endpoint, endpoint_with, ConnectError, CONNECT_TIMEOUT};
 pub use config::{
     default_listen, ports, CommonArgs, ConfigError, DatasetEndpointArgs, NoArgs, DEFAULT_STORE_URL,
 };
@@ -47,7 +57,13 @@ pub use error::{validate_name, BoxError, ErrorChain, ServiceError};
 pub use healthcheck::{check_health, parse_duration, HealthcheckArgs, HealthcheckError};
 pub use logging::{init_tracing, LogFormat, TracingInitError};
 pub use readiness::Readiness;
+pub use security::{
+    with_security, ClientSecurity, Security, ServerSecurity, DEFAULT_MAX_CONCURRENT_REQUESTS,
+};
+pub use security_args::{ClientSecurityArgs, ServerSecurityArgs};
 pub use server::{
     serve, ServeError, Services, DEFAULT_GRACE_PERIOD, HEALTH_SERVICE, REFLECTION_SERVICES,
 };
+pub use service_channel::{service_channel, ServiceChannel};
 pub use shutdown::shutdown_signal;
+pub use tls::{ClientTlsFiles, SecurityError, ServerTlsFiles};

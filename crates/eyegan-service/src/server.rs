@@ -14,8 +14,10 @@ use tonic::service::RoutesBuilder;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
+use crate::access::AccessLayer;
 use crate::readiness::Readiness;
 use crate::request_span::grpc_trace_layer;
+use crate::security::{Security, ServerSecurity};
 
 /// How long open requests (e.g. watch streams) may take to finish after shutdown begins, by
 /// default.
@@ -47,6 +49,7 @@ pub struct Services {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     grace_period: Duration,
+    security: Option<ServerSecurity>,
 }
 
 impl Services {
@@ -56,6 +59,7 @@ impl Services {
             routes: RoutesBuilder::default(),
             names: Vec::new(),
             grace_period: DEFAULT_GRACE_PERIOD,
+            security: None,
         }
     }
 
@@ -83,6 +87,13 @@ impl Services {
         self
     }
 
+    /// Serves with `security` instead of the ambient settings
+    /// ([`Security::current`](crate::Security::current)).
+    pub fn security(mut self, security: ServerSecurity) -> Self {
+        self.security = Some(security);
+        self
+    }
+
     /// Fully-qualified names of the services added so far.
     pub fn names(&self) -> &[&'static str] {
         &self.names
@@ -101,7 +112,10 @@ impl Default for Services {
 ///   shutdown begins;
 /// - reflection v1 and v1alpha (grpcurl speaks v1alpha) over [`eyegan_proto::FILE_DESCRIPTOR_SET`],
 ///   listing exactly the added services plus health and reflection;
-/// - one tracing span per request (method, gRPC code, latency).
+/// - one tracing span per request (method, gRPC code, latency);
+/// - the [`ServerSecurity`] set with [`Services::security`], else the ambient one: TLS (mutual
+///   with a client CA), the bearer-token check (UNAUTHENTICATED; health is open), and the
+///   in-flight limit (RESOURCE_EXHAUSTED; health is not counted).
 ///
 /// After `shutdown` the listener stops accepting, open requests get the services' grace period
 /// to finish, and the function returns.
@@ -118,7 +132,9 @@ where
         mut routes,
         names,
         grace_period,
+        security,
     } = services;
+    let security = security.unwrap_or_else(|| Security::current().server);
     let local_addr = listener.local_addr().ok();
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -143,9 +159,23 @@ where
         let _ = drain_started_tx.send(());
     };
 
-    tracing::info!(addr = ?local_addr, services = ?names, "serving");
-    let server = tonic::transport::Server::builder()
+    tracing::info!(
+        addr = ?local_addr,
+        services = ?names,
+        tls = security.tls.is_some(),
+        auth = security.tokens.is_enabled(),
+        "serving"
+    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = security.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .layer(grpc_trace_layer())
+        .layer(AccessLayer::new(
+            security.tokens,
+            security.max_concurrent_requests,
+        ))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
     let grace_expired = async move {

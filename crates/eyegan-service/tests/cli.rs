@@ -85,5 +85,60 @@ fn every_serve_flag_has_an_eyegan_env_twin() {
         );
         flags += 1;
     }
-    assert_eq!(flags, 4, "listen, store, log-format, dataset-endpoint");
+    assert_eq!(
+        flags, 15,
+        "listen, store, log-format, dataset-endpoint, 6 server security flags, 5 client ones"
+    );
+}
+
+#[test]
+fn security_flags_load_and_name_the_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "# ops\nop-token-0123456789abcdef\n").unwrap();
+    let cli = TrainerCli::try_parse_from([
+        "eyegan-trainer",
+        "serve",
+        "--auth-tokens-file",
+        tokens.to_str().unwrap(),
+        "--max-concurrent-requests",
+        "8",
+    ])
+    .unwrap();
+    let ServiceCommand::Serve(args) = cli.command else {
+        panic!("expected serve");
+    };
+    let security = args.common.load_security().unwrap();
+    assert!(security.server.tokens.is_enabled());
+    assert!(security.server.tls.is_none());
+    assert_eq!(security.server.max_concurrent_requests, 8);
+
+    let missing = dir.path().join("missing-cert.pem");
+    let cli = TrainerCli::try_parse_from([
+        "eyegan-trainer",
+        "serve",
+        "--tls-cert",
+        missing.to_str().unwrap(),
+        "--tls-key",
+        missing.to_str().unwrap(),
+    ])
+    .unwrap();
+    let ServiceCommand::Serve(args) = cli.command else {
+        panic!("expected serve");
+    };
+    let error = args.common.load_security().unwrap_err().to_string();
+    assert!(
+        error.contains("--tls-cert") && error.contains("missing-cert.pem"),
+        "{error}"
+    );
+
+    for bad in [
+        vec!["--tls-cert", "c.pem"],
+        vec!["--tls-client-ca", "ca.pem"],
+        vec!["--max-concurrent-requests", "0"],
+    ] {
+        let mut argv = vec!["eyegan-trainer", "serve"];
+        argv.extend(bad.iter().copied());
+        assert!(TrainerCli::try_parse_from(&argv).is_err(), "{bad:?}");
+    }
 }

@@ -21,9 +21,10 @@ pub struct DatasetSource {
 }
 
 impl DatasetSource {
-    /// A source for the dataset service at `endpoint`; connects on first use.
+    /// A source for the dataset service at `endpoint`; connects on first use, with the ambient
+    /// TLS and token settings ([`eyegan_service::service_channel`]).
     pub fn new(endpoint: &str) -> Result<Self, ConnectError> {
-        let channel = eyegan_service::endpoint(endpoint)?.connect_lazy();
+        let channel = eyegan_service::service_channel(endpoint)?;
         Ok(Self {
             client: DatasetClient::from_channel(channel),
         })

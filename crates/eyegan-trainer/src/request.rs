@@ -340,19 +340,10 @@ fn check_diff_augment(ops: &[i32]) -> Result<DiffAugmentPolicy, ServiceError> {
     Ok(policy)
 }
 
-/// The device an empty `device` means: `cuda:0` when built with CUDA and a GPU opens, else `cpu`.
-fn default_device() -> String {
-    if cfg!(feature = "cuda") && eyegan_nn::parse_device("cuda:0").is_ok() {
-        "cuda:0".to_owned()
-    } else {
-        "cpu".to_owned()
-    }
-}
-
 fn check_device(device: &str) -> Result<String, ServiceError> {
     let device = device.trim();
     if device.is_empty() {
-        return Ok(default_device());
+        return Ok(eyegan_nn::default_device_spec().to_owned());
     }
     eyegan_nn::parse_device(device).map_err(|error| invalid("config.device", error.to_string()))?;
     Ok(device.to_ascii_lowercase())

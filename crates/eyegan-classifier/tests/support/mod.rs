@@ -155,7 +155,7 @@ pub fn tiny_config(epochs: u32) -> pb::GmdConfig {
         width_multiplier: 0.25,
         epochs,
         batch_size: 8,
-        lr: 0.02,
+        lr: 0.005,
         momentum: Some(0.9),
         device: "cpu".into(),
         ..Default::default()

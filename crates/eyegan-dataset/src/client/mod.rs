@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use eyegan_proto::common::v1::{Chunk, DatasetRef};
 use eyegan_proto::dataset::v1::{self as pb, dataset_service_client::DatasetServiceClient};
+use eyegan_service::ServiceChannel;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use crate::import::MAX_CHUNK_BYTES;
 use crate::server_paths::walk_files;
@@ -60,7 +60,7 @@ fn io_error(path: &Path, source: std::io::Error) -> ClientError {
 /// A connected dataset client. Cheap to clone (clones share the connection).
 #[derive(Debug, Clone)]
 pub struct DatasetClient {
-    inner: DatasetServiceClient<Channel>,
+    inner: DatasetServiceClient<ServiceChannel>,
 }
 
 impl DatasetClient {
@@ -69,15 +69,16 @@ impl DatasetClient {
         Ok(Self::from_channel(eyegan_service::connect(endpoint).await?))
     }
 
-    /// A client over an existing channel.
-    pub fn from_channel(channel: Channel) -> Self {
+    /// A client over an existing channel (a plain [`tonic::transport::Channel`], or a
+    /// [`ServiceChannel`] that presents a bearer token).
+    pub fn from_channel(channel: impl Into<ServiceChannel>) -> Self {
         Self {
-            inner: DatasetServiceClient::new(channel),
+            inner: DatasetServiceClient::new(channel.into()),
         }
     }
 
     /// The generated client, for calls this wrapper does not cover.
-    pub fn raw(&mut self) -> &mut DatasetServiceClient<Channel> {
+    pub fn raw(&mut self) -> &mut DatasetServiceClient<ServiceChannel> {
         &mut self.inner
     }
 

@@ -72,6 +72,7 @@ pub struct Importer {
     entries: Vec<Entry>,
     contents: HashMap<String, ContentState>,
     accepted_per_class: HashMap<String, u32>,
+    received_bytes: u64,
 }
 
 impl Importer {
@@ -84,6 +85,7 @@ impl Importer {
             entries: Vec::new(),
             contents: HashMap::new(),
             accepted_per_class: HashMap::new(),
+            received_bytes: 0,
         }
     }
 
@@ -125,6 +127,7 @@ impl Importer {
         bytes: Bytes,
         provenance: ProvenanceRecord,
     ) -> Result<(), DatasetError> {
+        self.admit(bytes.len() as u64)?;
         let class = match class_of_path(&relative_path, &self.settings.class_mapping) {
             Ok(class) => class,
             Err(problem) => {
@@ -191,6 +194,24 @@ impl Importer {
             provenance,
             status: EntryStatus::Examined,
         });
+        Ok(())
+    }
+
+    /// RESOURCE_EXHAUSTED when one more file of `size` bytes would pass the per-import limits.
+    fn admit(&mut self, size: u64) -> Result<(), DatasetError> {
+        if self.entries.len() as u64 >= self.limits.max_import_files {
+            return Err(DatasetError::ResourceExhausted(format!(
+                "the import has more than {} files (--max-import-files); split it or raise the limit",
+                self.limits.max_import_files
+            )));
+        }
+        self.received_bytes = self.received_bytes.saturating_add(size);
+        if self.received_bytes > self.limits.max_import_bytes {
+            return Err(DatasetError::ResourceExhausted(format!(
+                "the import sent more than {} bytes (--max-import-bytes); split it or raise the limit",
+                self.limits.max_import_bytes
+            )));
+        }
         Ok(())
     }
 

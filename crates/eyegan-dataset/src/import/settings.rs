@@ -22,14 +22,21 @@ pub struct ServerLimits {
     pub max_pixels: u64,
     /// Largest accepted file, in bytes.
     pub max_file_bytes: u64,
+    /// Most files one import may send; past it the import fails with RESOURCE_EXHAUSTED and
+    /// publishes nothing.
+    pub max_import_files: u64,
+    /// Most bytes (all files together) one import may send; past it RESOURCE_EXHAUSTED.
+    pub max_import_bytes: u64,
 }
 
 impl Default for ServerLimits {
-    /// 40 megapixels, 256 MiB.
+    /// 40 megapixels, 256 MiB per file; 100 000 files and 64 GiB per import.
     fn default() -> Self {
         Self {
             max_pixels: 40_000_000,
             max_file_bytes: 256 * 1024 * 1024,
+            max_import_files: 100_000,
+            max_import_bytes: 64 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -5,7 +5,7 @@ use candle_nn::{Module, ModuleT};
 
 use crate::config::DcganConfig;
 use crate::error::Result;
-use crate::layers::activation::{leaky_relu, LEAKY_RELU_SLOPE};
+use crate::layers::activation::{leaky_relu, Activation, LEAKY_RELU_SLOPE};
 use crate::layers::{conv2d, BatchNorm2d, Conv2d, ConvSpec, WeightInit};
 use crate::params::ParamStore;
 use crate::rng::SeededRng;
@@ -109,12 +109,15 @@ impl ModuleT for Discriminator {
         let mut x = images.clone();
         for (index, stage) in self.stages.iter().enumerate() {
             x = stage.conv.forward(&x)?;
-            if let Some(norm) = &stage.norm {
-                x = norm.forward_t(&x, train)?;
-            }
-            if index + 1 < num_stages {
-                x = leaky_relu(&x, LEAKY_RELU_SLOPE)?;
-            }
+            let last = index + 1 == num_stages;
+            x = match (&stage.norm, last) {
+                (Some(norm), false) => {
+                    norm.forward_act(&x, train, Activation::LeakyRelu(LEAKY_RELU_SLOPE))?
+                }
+                (Some(norm), true) => norm.forward_t(&x, train)?,
+                (None, false) => leaky_relu(&x, LEAKY_RELU_SLOPE)?,
+                (None, true) => x,
+            };
         }
         x.reshape(batch)
     }

@@ -5,7 +5,9 @@ use candle_nn::{Module, ModuleT};
 
 use crate::config::DcganConfig;
 use crate::error::Result;
-use crate::layers::{conv_transpose2d, BatchNorm2d, ConvSpec, ConvTranspose2d, WeightInit};
+use crate::layers::{
+    conv_transpose2d, Activation, BatchNorm2d, ConvSpec, ConvTranspose2d, WeightInit,
+};
 use crate::params::ParamStore;
 use crate::rng::SeededRng;
 
@@ -121,7 +123,7 @@ impl ModuleT for Generator {
         for stage in &self.stages {
             x = stage.conv.forward(&x)?;
             x = match &stage.norm {
-                Some(norm) => norm.forward_t(&x, train)?.relu()?,
+                Some(norm) => norm.forward_act(&x, train, Activation::Relu)?,
                 None => x.tanh()?,
             };
         }

@@ -1,11 +1,348 @@
-//! Activations used by the networks.
+//! Activations used by the networks, with a fused CPU op for LeakyReLU.
 
-use candle_core::Tensor;
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
+use rayon::prelude::*;
+
+use crate::layers::storage::contiguous_slice;
 
 /// DCGAN's LeakyReLU slope.
 pub const LEAKY_RELU_SLOPE: f64 = 0.2;
 
-/// LeakyReLU `max(x, slope·x)` for `0 < slope < 1`.
+/// An element-wise activation that fused ops apply after their main computation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// No activation.
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `max(x, slope·x)` for `0 < slope < 1`.
+    LeakyRelu(f64),
+}
+
+impl Activation {
+    /// The activation at `x`.
+    #[inline]
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Self::Identity => x,
+            Self::Relu => x.max(0.0),
+            Self::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    slope * x
+                }
+            }
+        }
+    }
+
+    /// Its derivative at `x` (at 0: the left one, as Candle's `relu` and `maximum`).
+    #[inline]
+    pub fn derivative(self, x: f64) -> f64 {
+        match self {
+            Self::Identity => 1.0,
+            Self::Relu => f64::from(u8::from(x > 0.0)),
+            Self::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    slope
+                }
+            }
+        }
+    }
+
+    /// Applies the activation with Candle's own ops (any device).
+    pub fn apply_tensor(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Identity => Ok(x.clone()),
+            Self::Relu => x.relu(),
+            Self::LeakyRelu(slope) => x.maximum(&x.affine(slope, 0.0)?),
+        }
+    }
+}
+
+/// LeakyReLU `max(x, slope·x)` for `0 < slope < 1`: one fused op on the CPU, Candle's ops
+/// elsewhere.
 pub fn leaky_relu(x: &Tensor, slope: f64) -> candle_core::Result<Tensor> {
-    x.maximum(&x.affine(slope, 0.0)?)
+    if x.device().is_cpu()
+        && x.dtype().is_float()
+        && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
+    {
+        x.contiguous()?
+            .apply_op1(Pointwise(Activation::LeakyRelu(slope)))
+    } else {
+        Activation::LeakyRelu(slope).apply_tensor(x)
+    }
+}
+
+/// `act(x + bias)` with `bias (c,)` broadcast over the channels of `x (b, c, h, w)`: one fused
+/// op on the CPU (its backward: one fused op plus a per-channel sum), Candle's ops elsewhere.
+pub fn bias_activation(
+    x: &Tensor,
+    bias: &Tensor,
+    activation: Activation,
+) -> candle_core::Result<Tensor> {
+    let channels = x.dim(1)?;
+    if bias.dims() != [channels] {
+        candle_core::bail!(
+            "bias of shape {:?} does not fit {channels} channels",
+            bias.dims()
+        )
+    }
+    if fused_dtype(x) && bias.dtype() == x.dtype() {
+        x.contiguous()?
+            .apply_op2(&bias.contiguous()?, BiasAct(activation))
+    } else {
+        activation.apply_tensor(&x.broadcast_add(&bias.reshape((1, channels, 1, 1))?)?)
+    }
+}
+
+fn fused_dtype(x: &Tensor) -> bool {
+    x.device().is_cpu() && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
+}
+
+/// `(x, bias)` → `act(x + bias[channel])`.
+#[derive(Debug, Clone, Copy)]
+struct BiasAct(Activation);
+
+impl CustomOp2 for BiasAct {
+    fn name(&self) -> &'static str {
+        "eyegan-bias-activation"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (_, c, h, w) = l1.shape().dims4()?;
+        let plane = (h * w).max(1);
+        fn typed<T: WithDType>(
+            act: Activation,
+            x: &[T],
+            bias: &[T],
+            c: usize,
+            plane: usize,
+        ) -> Vec<T> {
+            let mut out = vec![T::zero(); x.len()];
+            out.par_chunks_mut(plane)
+                .zip(x.par_chunks(plane))
+                .enumerate()
+                .for_each(|(index, (dst, src))| {
+                    let b = bias[index % c].to_f64();
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = T::from_f64(act.apply(s.to_f64() + b));
+                    }
+                });
+            out
+        }
+        let storage = match (s1, s2) {
+            (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(typed(
+                self.0,
+                contiguous::<f32>(s1, l1)?,
+                contiguous::<f32>(s2, l2)?,
+                c,
+                plane,
+            )),
+            (CpuStorage::F64(_), CpuStorage::F64(_)) => CpuStorage::F64(typed(
+                self.0,
+                contiguous::<f64>(s1, l1)?,
+                contiguous::<f64>(s2, l2)?,
+                c,
+                plane,
+            )),
+            _ => candle_core::bail!("bias activation op needs two f32 or two f64 inputs"),
+        };
+        Ok((storage, l1.shape().clone()))
+    }
+
+    /// The activations used here keep the sign of their input (slope > 0), so the derivative
+    /// can be read off the output.
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _bias: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let dpre = res.apply_op2_no_bwd(&grad.contiguous()?, &PointwiseGrad(self.0))?;
+        let (b, c, h, w) = dpre.dims4()?;
+        let dbias = dpre
+            .reshape((b, c, h * w))?
+            .sum_keepdim(2)?
+            .sum_keepdim(0)?
+            .reshape(c)?;
+        Ok((Some(dpre), Some(dbias)))
+    }
+}
+
+/// `act(x)` as a custom op whose backward is one fused op too.
+#[derive(Debug, Clone, Copy)]
+struct Pointwise(Activation);
+
+/// `(x, grad)` → `grad · act'(x)`.
+#[derive(Debug, Clone, Copy)]
+struct PointwiseGrad(Activation);
+
+fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
+    contiguous_slice(s, l, "activation op")
+}
+
+fn map<T: WithDType>(x: &[T], f: impl Fn(f64) -> f64) -> Vec<T> {
+    x.iter().map(|v| T::from_f64(f(v.to_f64()))).collect()
+}
+
+impl CustomOp1 for Pointwise {
+    fn name(&self) -> &'static str {
+        "eyegan-activation"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let act = self.0;
+        let storage = match s {
+            CpuStorage::F32(_) => CpuStorage::F32(map(contiguous::<f32>(s, l)?, |v| act.apply(v))),
+            CpuStorage::F64(_) => CpuStorage::F64(map(contiguous::<f64>(s, l)?, |v| act.apply(v))),
+            _ => candle_core::bail!("activation op needs f32 or f64"),
+        };
+        Ok((storage, l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(
+            &grad.contiguous()?,
+            &PointwiseGrad(self.0),
+        )?))
+    }
+}
+
+impl CustomOp2 for PointwiseGrad {
+    fn name(&self) -> &'static str {
+        "eyegan-activation-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        fn typed<T: WithDType>(act: Activation, x: &[T], g: &[T]) -> Vec<T> {
+            x.iter()
+                .zip(g)
+                .map(|(x, g)| T::from_f64(g.to_f64() * act.derivative(x.to_f64())))
+                .collect()
+        }
+        let storage = match (s1, s2) {
+            (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(typed(
+                self.0,
+                contiguous::<f32>(s1, l1)?,
+                contiguous::<f32>(s2, l2)?,
+            )),
+            (CpuStorage::F64(_), CpuStorage::F64(_)) => CpuStorage::F64(typed(
+                self.0,
+                contiguous::<f64>(s1, l1)?,
+                contiguous::<f64>(s2, l2)?,
+            )),
+            _ => candle_core::bail!("activation grad op needs two f32 or two f64 inputs"),
+        };
+        Ok((storage, l1.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device, Var};
+
+    /// The fused LeakyReLU matches Candle's `maximum` formulation, forward and gradient.
+    #[test]
+    fn leaky_relu_matches_candles_ops() {
+        let device = Device::Cpu;
+        for dtype in [DType::F32, DType::F64] {
+            let x = Var::from_tensor(
+                &Tensor::randn(0f32, 1.0, (2, 3, 4, 4), &device)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap(),
+            )
+            .unwrap();
+            let r = Tensor::randn(0f32, 1.0, (2, 3, 4, 4), &device)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap();
+            let run = |y: Tensor| {
+                let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+                let g = grads.get(&x).unwrap().clone();
+                (y, g)
+            };
+            let ours = run(leaky_relu(&x, 0.2).unwrap());
+            let theirs = run(Activation::LeakyRelu(0.2).apply_tensor(&x).unwrap());
+            for (a, b) in [(&ours.0, &theirs.0), (&ours.1, &theirs.1)] {
+                let diff = (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .to_scalar::<f64>()
+                    .unwrap();
+                assert!(diff <= 1e-6, "{dtype:?}: {diff}");
+            }
+        }
+    }
+
+    /// The fused bias + activation matches Candle's broadcast_add + activation, forward and
+    /// gradients of x and bias (1e-5 relative).
+    #[test]
+    fn bias_activation_matches_candles_ops() {
+        let device = Device::Cpu;
+        for dtype in [DType::F32, DType::F64] {
+            for act in [
+                Activation::Identity,
+                Activation::Relu,
+                Activation::LeakyRelu(0.2),
+            ] {
+                let var = |shape: &[usize]| {
+                    Var::from_tensor(
+                        &Tensor::randn(0f32, 1.0, shape, &device)
+                            .unwrap()
+                            .to_dtype(dtype)
+                            .unwrap(),
+                    )
+                    .unwrap()
+                };
+                let (x, bias) = (var(&[2, 3, 4, 5]), var(&[3]));
+                let r = Tensor::randn(0f32, 1.0, (2, 3, 4, 5), &device)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap();
+                let run = |y: Tensor| {
+                    let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+                    [
+                        y,
+                        grads.get(&x).unwrap().clone(),
+                        grads.get(&bias).unwrap().clone(),
+                    ]
+                };
+                let ours = run(bias_activation(&x, &bias, act).unwrap());
+                let stock = x
+                    .broadcast_add(&bias.reshape((1, 3, 1, 1)).unwrap())
+                    .unwrap();
+                let theirs = run(act.apply_tensor(&stock).unwrap());
+                for (a, b) in ours.iter().zip(&theirs) {
+                    let scalar =
+                        |t: Tensor| t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap();
+                    let diff = scalar((a - b).unwrap().abs().unwrap().max_all().unwrap());
+                    let scale = scalar(b.abs().unwrap().max_all().unwrap());
+                    assert!(diff <= 1e-5 * scale, "{dtype:?} {act:?}: {diff} vs {scale}");
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,8 @@ use candle_core::{DType, Tensor, Var};
 use candle_nn::ModuleT;
 
 use crate::error::Result;
+use crate::layers::activation::Activation;
+use crate::layers::batch_norm_op::{BatchNormAct, ChannelMoments};
 use crate::layers::init::WeightInit;
 use crate::params::ParamStore;
 use crate::rng::SeededRng;
@@ -107,6 +109,14 @@ fn channel_sums(x: &Tensor) -> candle_core::Result<Tensor> {
 
 impl ModuleT for BatchNorm2d {
     fn forward_t(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        self.forward_act(x, train, Activation::Identity)
+    }
+}
+
+impl BatchNorm2d {
+    /// Checks the channel count (and, in train mode, that each channel has at least two
+    /// values); returns the values per channel.
+    fn check_input(&self, x: &Tensor, train: bool) -> candle_core::Result<usize> {
         let (batch, channels, height, width) = x.dims4()?;
         if channels != self.channels {
             candle_core::bail!(
@@ -114,14 +124,54 @@ impl ModuleT for BatchNorm2d {
                 self.channels
             )
         }
+        let count = batch * height * width;
+        if train && count < 2 {
+            candle_core::bail!(
+                "batch norm in train mode needs more than one value per channel, got input {:?}",
+                x.dims()
+            )
+        }
+        Ok(count)
+    }
+
+    /// `activation(batch_norm(x))`: one fused op on the CPU (f32/f64), Candle's ops elsewhere.
+    pub fn forward_act(
+        &self,
+        x: &Tensor,
+        train: bool,
+        activation: Activation,
+    ) -> candle_core::Result<Tensor> {
+        let fused = x.device().is_cpu()
+            && matches!(x.dtype(), DType::F32 | DType::F64)
+            && x.dtype() == self.weight.dtype();
+        if !fused {
+            return activation.apply_tensor(&self.composed(x, train)?);
+        }
+        let count = self.check_input(x, train)?;
+        let x = x.contiguous()?;
+        let moments = if train {
+            let moments = x.apply_op1_no_bwd(&ChannelMoments)?;
+            self.update_running_stats(&moments.get(0)?, &moments.get(1)?, count)?;
+            moments
+        } else {
+            // the running statistics are buffers: no gradient flows into them
+            let mean = self.running_mean.as_detached_tensor();
+            let var = self.running_var.as_detached_tensor();
+            Tensor::stack(&[mean, var], 0)?
+        };
+        let affine = Tensor::stack(&[&self.weight, &self.bias], 0)?;
+        let op = BatchNormAct {
+            train,
+            activation,
+            eps: BATCH_NORM_EPS,
+        };
+        x.apply_op3(&affine, &moments, op)
+    }
+
+    /// The same computation composed from Candle's ops (other devices; reference in tests).
+    fn composed(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let count = self.check_input(x, train)?;
         let (mean, var) = if train {
-            let count = batch * height * width;
-            if count < 2 {
-                candle_core::bail!(
-                    "batch norm in train mode needs more than one value per channel, got input {:?}",
-                    x.dims()
-                )
-            }
             let scale = 1.0 / count as f64;
             let mean = (channel_sums(x)? * scale)?;
             let centered = x.broadcast_sub(&mean)?;
@@ -217,5 +267,99 @@ mod tests {
         let first = e.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
         assert!((first - (0.0 - 0.35) / (1.5f32 + 1e-5).sqrt()).abs() < 1e-5);
         assert_eq!(bn.num_batches_tracked().unwrap(), 1);
+    }
+
+    /// The fused op matches the composed Candle formulation: outputs, gradients of x, γ and β
+    /// (within 1e-5 relative) and the running statistics, in train and eval mode, for every
+    /// activation, in f32 and f64.
+    #[test]
+    fn fused_op_matches_the_composed_formulation() {
+        let device = Device::Cpu;
+        for dtype in [DType::F64, DType::F32] {
+            for train in [true, false] {
+                for act in [
+                    Activation::Identity,
+                    Activation::Relu,
+                    Activation::LeakyRelu(0.2),
+                ] {
+                    let build = || {
+                        let mut store = ParamStore::new(&device, dtype);
+                        let init = WeightInit::Normal {
+                            mean: 1.0,
+                            std: 0.3,
+                        };
+                        let bn =
+                            BatchNorm2d::new(&mut store, "bn", 3, init, &mut SeededRng::new(1, 0))
+                                .unwrap();
+                        // non-trivial running statistics and bias
+                        bn.running_mean
+                            .set(
+                                &Tensor::new(&[0.3f32, -0.2, 0.1], &device)
+                                    .unwrap()
+                                    .to_dtype(dtype)
+                                    .unwrap(),
+                            )
+                            .unwrap();
+                        bn.running_var
+                            .set(
+                                &Tensor::new(&[0.5f32, 2.0, 1.5], &device)
+                                    .unwrap()
+                                    .to_dtype(dtype)
+                                    .unwrap(),
+                            )
+                            .unwrap();
+                        let vars = store.trainable_vars();
+                        vars[1]
+                            .1
+                            .set(
+                                &Tensor::new(&[0.1f32, -0.4, 0.2], &device)
+                                    .unwrap()
+                                    .to_dtype(dtype)
+                                    .unwrap(),
+                            )
+                            .unwrap();
+                        (bn, vars)
+                    };
+                    let x = Tensor::randn(0.5f32, 2.0, (4, 3, 5, 5), &device)
+                        .unwrap()
+                        .to_dtype(dtype)
+                        .unwrap();
+                    let r = Tensor::randn(0f32, 1.0, (4, 3, 5, 5), &device)
+                        .unwrap()
+                        .to_dtype(dtype)
+                        .unwrap();
+                    let run = |fused: bool| {
+                        let (bn, vars) = build();
+                        let xv = Var::from_tensor(&x).unwrap();
+                        let y = if fused {
+                            bn.forward_act(xv.as_tensor(), train, act).unwrap()
+                        } else {
+                            act.apply_tensor(&bn.composed(xv.as_tensor(), train).unwrap())
+                                .unwrap()
+                        };
+                        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+                        vec![
+                            y,
+                            grads.get(&xv).unwrap().clone(),
+                            grads.get(&vars[0].1).unwrap().clone(),
+                            grads.get(&vars[1].1).unwrap().clone(),
+                            bn.running_mean.as_tensor().clone(),
+                            bn.running_var.as_tensor().clone(),
+                        ]
+                    };
+                    let (ours, theirs) = (run(true), run(false));
+                    for (index, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                        let scalar =
+                            |t: Tensor| t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap();
+                        let diff = scalar((a - b).unwrap().abs().unwrap().max_all().unwrap());
+                        let scale = scalar(b.abs().unwrap().max_all().unwrap());
+                        assert!(
+                            diff <= 1e-5 * scale,
+                            "{dtype:?} train={train} {act:?} output {index}: {diff} vs {scale}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::chart::{line_chart, Series, PALETTE};
+use super::chart::ChartError;
+use super::figures;
 use super::model::Report;
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -30,45 +31,24 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+/// `text` with HTML's special characters escaped.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
-fn png_tag(png: &[u8], alt: &str) -> String {
+/// An `<img>` with `png` inline; small images (sample grids) are shown enlarged.
+pub fn png_tag(png: &[u8], alt: &str) -> String {
+    let width = eyegan_imaging::read_dimensions(png).map_or(0, |(w, _)| w);
+    let size = 400u32.checked_div(width).map_or(String::new(), |scale| {
+        format!(" width=\"{}\"", width * scale.clamp(1, 4))
+    });
     format!(
-        "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+        "<img alt=\"{}\"{size} src=\"data:image/png;base64,{}\">",
         escape(alt),
         base64(png)
-    )
-}
-
-fn chart_tag(series: &[(String, Series)], alt: &str) -> String {
-    let curves: Vec<Series> = series.iter().map(|(_, s)| s.clone()).collect();
-    let (image, ranges) = line_chart(&curves, 420, 220);
-    let png = eyegan_imaging::encode_png(&image).unwrap_or_default();
-    let legend: Vec<String> = series
-        .iter()
-        .map(|(name, s)| {
-            format!(
-                "<span style=\"color:rgb({},{},{})\">&#9632; {}</span>",
-                s.color[0],
-                s.color[1],
-                s.color[2],
-                escape(name)
-            )
-        })
-        .collect();
-    format!(
-        "<figure>{}<figcaption>{} — x {:.0}..{:.0}, y {:.3}..{:.3}<br>{}</figcaption></figure>",
-        png_tag(&png, alt),
-        escape(alt),
-        ranges.x.0,
-        ranges.x.1,
-        ranges.y.0,
-        ranges.y.1,
-        legend.join(" ")
     )
 }
 
@@ -121,114 +101,26 @@ fn markdown_html(markdown: &str) -> String {
     out
 }
 
-/// The whole HTML page from the report and its Markdown; sample grids are read from `run_dir`.
-pub fn render_html(report: &Report, run_dir: &Path, markdown: &str) -> String {
+/// The whole HTML page from the report and its Markdown; stored figures are read from
+/// `run_dir`.
+pub fn render_html(report: &Report, run_dir: &Path, markdown: &str) -> Result<String, ChartError> {
     let mut out = String::new();
     let _ = write!(
         out,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>EyeGAN {0}</title><style>\
-         body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse;margin:8px 0}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}figure{{display:inline-block;margin:6px}}\
-         img{{image-rendering:pixelated}}</style></head><body>",
+         body{{font-family:sans-serif;max-width:1200px;margin:auto}}table{{border-collapse:collapse;margin:8px 0}}\
+         td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}figure{{display:inline-block;margin:6px;vertical-align:top}}\
+         figcaption{{max-width:560px;font-size:90%}}img{{image-rendering:pixelated}}</style></head><body>",
         escape(&report.experiment)
     );
     out.push_str(&markdown_html(markdown));
-    out.push_str("<h2>GAN loss curves and samples per class (Figs. 7-11)</h2>");
-    for gan in &report.gans {
-        let _ = write!(
-            out,
-            "<h3>{} (seed {})</h3>",
-            escape(&gan.class_name),
-            gan.seed
-        );
-        if let Some(curve) = report_curve(report, gan.seed, &gan.class_name) {
-            out.push_str(&chart_tag(
-                &curve,
-                &format!("GAN losses {} seed {}", gan.class_name, gan.seed),
-            ));
-        }
-        if let Some(grid) = &gan.sample_grid {
-            if let Ok(png) = std::fs::read(run_dir.join(grid)) {
-                let _ = write!(
-                    out,
-                    "<figure>{}<figcaption>synthetic samples</figcaption></figure>",
-                    png_tag(&png, "synthetic samples")
-                );
-            }
-        }
-    }
-    out.push_str("<h2>Classifier accuracy and loss per epoch (Figs. 12-13)</h2>");
-    for metric in ["accuracy", "loss"] {
-        let mut series = Vec::new();
-        for (i, run) in report.runs.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            let pick = |train: bool| -> Vec<(f64, f64)> {
-                run.history
-                    .iter()
-                    .filter_map(|e| {
-                        let value = match (metric, train) {
-                            ("accuracy", true) => Some(e.train_accuracy),
-                            ("accuracy", false) => e.val_accuracy,
-                            (_, true) => Some(e.train_loss),
-                            (_, false) => e.val_loss,
-                        };
-                        value.map(|v| (f64::from(e.epoch), v))
-                    })
-                    .collect()
-            };
-            series.push((
-                format!("{} s{} train", run.arm, run.seed),
-                Series {
-                    points: pick(true),
-                    color,
-                },
-            ));
-            let light = color.map(|c| c / 2 + 110);
-            series.push((
-                format!("{} s{} val", run.arm, run.seed),
-                Series {
-                    points: pick(false),
-                    color: light,
-                },
-            ));
-        }
-        out.push_str(&chart_tag(
-            &series,
-            &format!("classifier {metric} per epoch"),
-        ));
-    }
+    out.push_str(&figures::gan_section(report, run_dir)?);
+    out.push_str(&figures::samples_section(report, run_dir));
+    out.push_str(&figures::classifier_section(report)?);
+    out.push_str(&figures::confusion_section(report)?);
+    out.push_str(&figures::memorisation_section(report, run_dir)?);
     out.push_str("</body></html>\n");
-    out
-}
-
-fn report_curve(report: &Report, seed: u64, class: &str) -> Option<Vec<(String, Series)>> {
-    let curve = report
-        .curves
-        .iter()
-        .find(|c| c.seed == seed && c.class_name == class)?;
-    let points = |f: fn(&crate::steps::records::GanPoint) -> f64| -> Vec<(f64, f64)> {
-        curve
-            .points
-            .iter()
-            .map(|p| (p.iteration as f64, f(p)))
-            .collect()
-    };
-    Some(vec![
-        (
-            "loss D".to_owned(),
-            Series {
-                points: points(|p| p.loss_d),
-                color: PALETTE[0],
-            },
-        ),
-        (
-            "loss G".to_owned(),
-            Series {
-                points: points(|p| p.loss_g),
-                color: PALETTE[1],
-            },
-        ),
-    ])
+    Ok(out)
 }
 
 #[cfg(test)]

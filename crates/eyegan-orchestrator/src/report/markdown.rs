@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::model::{Report, LEVEL};
+use super::synthetic::COPY_DISTANCE;
 use crate::steps::records::{ClassCountsRecord, MetricsRecord};
 
 fn percent(value: f64) -> String {
@@ -138,9 +139,11 @@ pub fn render_markdown(report: &Report) -> String {
             percent(gan.acceptance_rate)
         );
     }
+    out.push_str(&gan_quality_markdown(report));
+    out.push_str(&memorisation_markdown(report));
     let _ = writeln!(
         out,
-        "\n## Table 1: images per class and split before augmentation\n\n{}",
+        "## Table 1: images per class and split before augmentation\n\n{}",
         counts_table(&report.table_before)
     );
     for table in &report.table_after {
@@ -170,5 +173,85 @@ pub fn render_markdown(report: &Report) -> String {
         }
         let _ = writeln!(out, "\nConfusion matrix:\n\n{}", confusion_table(&run.test));
     }
+    out
+}
+
+/// One Markdown table row.
+fn table_row(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
+fn optional_percent(value: Option<f64>) -> String {
+    value.map_or("n/a".to_owned(), percent)
+}
+
+fn distance(value: Option<f64>) -> String {
+    value.map_or("n/a".to_owned(), |d| format!("{d:.3}"))
+}
+
+/// GAN-train and GAN-test per seed and class.
+fn gan_quality_markdown(report: &Report) -> String {
+    let mut out = String::from(
+        "\n## GAN-train and GAN-test per class\n\nGAN-train: a GMD trained on the synthetic images \
+         only, scored on the real test split (are the images useful?). GAN-test: the baseline GMD \
+         (real images only) scored on the synthetic images (does each look like its class?). \
+         Per class the value is the recall.\n\n",
+    );
+    for quality in &report.gan_quality {
+        if let Some(reason) = &quality.skipped {
+            let _ = writeln!(out, "Seed {}: not measured: {reason}\n", quality.seed);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "Seed {}: {} synthetic images ({} refused as duplicates); GAN-train accuracy {}, \
+             GAN-test accuracy {}.\n",
+            quality.seed,
+            quality.imported,
+            quality.rejected,
+            optional_percent(quality.gan_train_accuracy),
+            optional_percent(quality.gan_test_accuracy)
+        );
+        out.push_str("| seed | class | GAN-train (real test) | real test images | GAN-test (synthetic) | synthetic images |\n|---:|---|---:|---:|---:|---:|\n");
+        for c in &quality.per_class {
+            out.push_str(&table_row(&[
+                quality.seed.to_string(),
+                c.class_name.clone(),
+                optional_percent(c.gan_train_recall),
+                c.real_test_images.to_string(),
+                optional_percent(c.gan_test_recall),
+                c.synthetic_images.to_string(),
+            ]));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The nearest-neighbour memorisation check.
+fn memorisation_markdown(report: &Report) -> String {
+    let mut out = format!(
+        "## Memorisation check (nearest neighbours in pixel space)\n\n{}\n\nDistances are \
+         root-mean-square pixel differences at the stored size (pixels in [0, 1]); each \
+         synthetic image is compared with every real training image of its class, each real \
+         training image with the other real ones. \"copies\" are within {COPY_DISTANCE:.4}.\n\n",
+        report.memorisation_verdict
+    );
+    out.push_str("| seed | class | real train | synthetic | synthetic→train median | synthetic→train min | real→real median | real→real min | closer than any real pair | copies |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for m in &report.memorisation {
+        out.push_str(&table_row(&[
+            m.seed.to_string(),
+            m.class_name.clone(),
+            m.real_train.to_string(),
+            m.synthetic.to_string(),
+            distance(m.synthetic_median),
+            distance(m.synthetic_min),
+            distance(m.real_median),
+            distance(m.real_min),
+            m.closer_than_real.to_string(),
+            m.copies.to_string(),
+        ]));
+    }
+    out.push('\n');
     out
 }

@@ -2,9 +2,11 @@
 //! computed from the stored `results.json` so `orchestrate report DIR` can re-render them.
 
 mod chart;
+mod figures;
 mod html;
 mod markdown;
 mod model;
+mod synthetic;
 
 use std::path::Path;
 
@@ -13,6 +15,7 @@ use anyhow::Context;
 pub use model::{
     build_report, ArmRun, ArmSummary, GanCurve, GanSummary, Report, SeedComparison, SeedTable,
 };
+pub use synthetic::{GanQualityClass, GanQualitySummary, MemorisationSummary, COPY_DISTANCE};
 
 use crate::steps::RunResults;
 
@@ -39,7 +42,7 @@ pub fn load_results(run_dir: &Path) -> anyhow::Result<RunResults> {
 pub fn write_report(run_dir: &Path, results: &RunResults) -> anyhow::Result<Report> {
     let report = build_report(results)?;
     let markdown = markdown::render_markdown(&report);
-    let html = html::render_html(&report, run_dir, &markdown);
+    let html = html::render_html(&report, run_dir, &markdown)?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let path = run_dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))

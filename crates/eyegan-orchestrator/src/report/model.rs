@@ -9,6 +9,10 @@ use eyegan_metrics::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::synthetic::{
+    gan_quality_summary, memorisation_summary, memorisation_verdict, GanQualitySummary,
+    MemorisationSummary,
+};
 use crate::steps::records::{
     ClassCountsRecord, EpochRecord, GanPoint, MetricsRecord, PredictionRecord,
 };
@@ -48,6 +52,12 @@ pub struct Report {
     pub mean_difference: Option<MeanInterval>,
     /// Plain-words verdict.
     pub verdict: String,
+    /// Per seed: GAN-train and GAN-test.
+    pub gan_quality: Vec<GanQualitySummary>,
+    /// Per seed and class: sample grids and the nearest-neighbour memorisation check.
+    pub memorisation: Vec<MemorisationSummary>,
+    /// Plain-words verdict of the memorisation check.
+    pub memorisation_verdict: String,
 }
 
 /// Counts after augmentation for one seed.
@@ -260,6 +270,11 @@ pub fn build_report(results: &RunResults) -> anyhow::Result<Report> {
         .collect();
     let mean_difference = mean_confidence_interval(&differences, LEVEL);
     let verdict = verdict(&comparisons, mean_difference.as_ref());
+    let memorisation: Vec<MemorisationSummary> = results
+        .inspections
+        .iter()
+        .flat_map(|i| i.classes.iter().map(|c| memorisation_summary(i.seed, c)))
+        .collect();
     Ok(Report {
         experiment: results.experiment.clone(),
         spec: results.spec.clone(),
@@ -288,6 +303,13 @@ pub fn build_report(results: &RunResults) -> anyhow::Result<Report> {
         comparisons,
         mean_difference,
         verdict,
+        gan_quality: results
+            .gan_quality
+            .iter()
+            .map(|g| gan_quality_summary(g, &results.split.classes))
+            .collect(),
+        memorisation_verdict: memorisation_verdict(&memorisation),
+        memorisation,
     })
 }
 

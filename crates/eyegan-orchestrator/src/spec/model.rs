@@ -473,6 +473,20 @@ pub struct ServicesSection {
     /// Classifier service URL (remote mode).
     #[serde(default)]
     pub classifier: String,
+    /// PEM CA certificate of the services' TLS certificates (remote mode, `https://` endpoints);
+    /// relative to the experiment file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate for services that require mutual TLS (remote mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of `tls_client_cert` (remote mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_key: Option<PathBuf>,
+    /// File whose first line is the bearer token for the services (remote mode); without it the
+    /// `EYEGAN_TOKEN` environment variable is used when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// Where the services run.

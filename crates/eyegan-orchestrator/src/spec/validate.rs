@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::error::{Located, SpecError};
 use super::location::{display_key, Seg, SourceMap};
-use super::model::{Arm, Experiment, ServicesMode, PHANTOM_CLASSES};
+use super::model::{Arm, Experiment, ServicesMode, ServicesSection, PHANTOM_CLASSES};
 
 /// Locates failures of one file.
 struct Checker<'a> {
@@ -88,7 +88,8 @@ pub fn validate(
     check_gan(&c, experiment)?;
     check_generation(&c, experiment)?;
     check_classifier(&c, experiment)?;
-    check_services(&c, experiment)
+    check_services(&c, experiment)?;
+    check_services_security(&c, &mut experiment.services, base)
 }
 
 fn check_device(c: &Checker<'_>, device: &str) -> Result<(), SpecError> {
@@ -395,6 +396,51 @@ fn check_classifier(c: &Checker<'_>, experiment: &Experiment) -> Result<(), Spec
         &[Key("classifier"), Key("classical"), Key("brightness")],
         format!("{} is not in [0, 1)", classical.brightness),
     )
+}
+
+/// `[services]` TLS and token files: remote mode only, resolved against `base`, existing, and
+/// a client certificate only with its key.
+fn check_services_security(
+    c: &Checker<'_>,
+    services: &mut ServicesSection,
+    base: &Path,
+) -> Result<(), SpecError> {
+    let remote = services.mode == ServicesMode::Remote;
+    let has_cert = services.tls_client_cert.is_some();
+    let has_key = services.tls_client_key.is_some();
+    c.check(
+        has_cert == has_key,
+        &[
+            Key("services"),
+            Key(if has_cert {
+                "tls_client_cert"
+            } else {
+                "tls_client_key"
+            }),
+        ],
+        "tls_client_cert and tls_client_key go together",
+    )?;
+    for (key, file) in [
+        ("tls_ca", &mut services.tls_ca),
+        ("tls_client_cert", &mut services.tls_client_cert),
+        ("tls_client_key", &mut services.tls_client_key),
+        ("token_file", &mut services.token_file),
+    ] {
+        let Some(path) = file else { continue };
+        let at = [Key("services"), Key(key)];
+        c.check(remote, &at, "TLS and token settings need mode = \"remote\"")?;
+        let resolved = base.join(&*path);
+        c.check(
+            resolved.is_file(),
+            &at,
+            format!(
+                "{:?} does not exist or is not a file",
+                resolved.display().to_string()
+            ),
+        )?;
+        *path = resolved;
+    }
+    Ok(())
 }
 
 fn check_services(c: &Checker<'_>, experiment: &Experiment) -> Result<(), SpecError> {

@@ -15,7 +15,8 @@ use super::records::{
 use crate::jobs::JobClient;
 use crate::spec::Arm;
 
-fn gmd_config(ctx: &StepContext, arm: Arm) -> GmdConfig {
+/// The GMD hyper-parameters of `arm`.
+pub(super) fn gmd_config(ctx: &StepContext, arm: Arm) -> GmdConfig {
     let classifier = &ctx.experiment.classifier;
     let classical = &classifier.classical;
     GmdConfig {
@@ -50,7 +51,6 @@ pub async fn train(
     let inputs = (train_on, seed, format!("{config:?}"));
     let step_name = name.clone();
     ctx.step(&name, &inputs, |id| async move {
-        let mut client = ctx.clients.classifier.clone();
         let request = SubmitTrainClassifierRequest {
             request_id: id.request_id(),
             dataset: Some(train_on.to_proto()),
@@ -60,32 +60,50 @@ pub async fn train(
             config: Some(config),
             seed,
         };
-        let job = client
-            .submit_train_classifier(request)
-            .await
-            .with_context(|| format!("submitting {step_name}"))?
-            .into_inner()
-            .job
-            .context("SubmitTrainClassifier answered without a job")?;
-        let progress = ctx.progress.clone();
-        let job = JobClient::Classifier(client)
-            .wait(&job.job_id, |event| progress.job_event(&step_name, event))
-            .await?;
-        let Some(job_result::Kind::TrainClassifier(result)) = job.result.and_then(|r| r.kind)
-        else {
-            anyhow::bail!("{step_name}: the job succeeded without a classifier result");
-        };
-        Ok(ClassifyRecord {
-            arm: arm.name().to_owned(),
-            seed,
-            trained_on: train_on.clone(),
-            job_id: job.job_id,
-            model: CheckpointRecord::from(&result.model.context("no model checkpoint")?),
-            selected_epoch: result.selected_epoch,
-            history: result.history.iter().map(EpochRecord::from).collect(),
-        })
+        train_classifier(ctx, &step_name, arm.name(), request).await
     })
     .await
+}
+
+/// Submits a classifier training job, follows it to its end and returns its record (labelled
+/// `arm`).
+pub(super) async fn train_classifier(
+    ctx: &StepContext,
+    step_name: &str,
+    arm: &str,
+    request: SubmitTrainClassifierRequest,
+) -> anyhow::Result<ClassifyRecord> {
+    let client = ctx.clients.classifier.clone();
+    let seed = request.seed;
+    let trained_on = request.dataset.clone().unwrap_or_default();
+    let job = crate::retried!(
+        "SubmitTrainClassifier",
+        client.submit_train_classifier(request)
+    )
+    .await
+    .with_context(|| format!("submitting {step_name}"))?
+    .into_inner()
+    .job
+    .context("SubmitTrainClassifier answered without a job")?;
+    let progress = ctx.progress.clone();
+    let job = JobClient::Classifier(client)
+        .wait(&job.job_id, |event| progress.job_event(step_name, event))
+        .await?;
+    let Some(job_result::Kind::TrainClassifier(result)) = job.result.and_then(|r| r.kind) else {
+        anyhow::bail!("{step_name}: the job succeeded without a classifier result");
+    };
+    Ok(ClassifyRecord {
+        arm: arm.to_owned(),
+        seed,
+        trained_on: DatasetVersion {
+            dataset_id: trained_on.dataset_id,
+            version: trained_on.version,
+        },
+        job_id: job.job_id,
+        model: CheckpointRecord::from(&result.model.context("no model checkpoint")?),
+        selected_epoch: result.selected_epoch,
+        history: result.history.iter().map(EpochRecord::from).collect(),
+    })
 }
 
 /// Evaluates a trained arm on its train split and on the real val and test splits of `real`.
@@ -119,23 +137,24 @@ pub async fn evaluate(
     .await
 }
 
-async fn evaluate_split(
+/// Evaluates `trained` on `split` of `dataset`, with per-image predictions when asked.
+pub(super) async fn evaluate_split(
     ctx: &StepContext,
     trained: &ClassifyRecord,
     dataset: &DatasetVersion,
     split: Split,
     predictions: bool,
 ) -> anyhow::Result<(MetricsRecord, Vec<PredictionRecord>)> {
-    let mut client = ctx.clients.classifier.clone();
-    let response = client
-        .evaluate(EvaluateRequest {
-            model: Some(trained.model.to_proto()),
-            dataset: Some(dataset.to_proto()),
-            split: split as i32,
-            include_predictions: predictions,
-            batch_size: 0,
-            device: ctx.experiment.device.clone(),
-        })
+    let client = ctx.clients.classifier.clone();
+    let request = EvaluateRequest {
+        model: Some(trained.model.to_proto()),
+        dataset: Some(dataset.to_proto()),
+        split: split as i32,
+        include_predictions: predictions,
+        batch_size: 0,
+        device: ctx.experiment.device.clone(),
+    };
+    let response = crate::retried!("Evaluate", client.evaluate(request))
         .await
         .with_context(|| {
             format!(

@@ -15,7 +15,16 @@ use crate::spec::Experiment;
 
 /// The step kinds in pipeline order; `--force KIND` reruns every step of that kind (later
 /// steps rerun too because their input hashes include the new outputs).
-pub const STEP_KINDS: [&str; 6] = ["import", "split", "gan", "generate", "classify", "evaluate"];
+pub const STEP_KINDS: [&str; 8] = [
+    "import",
+    "split",
+    "gan",
+    "generate",
+    "classify",
+    "evaluate",
+    "inspect",
+    "ganquality",
+];
 
 /// The identity of one run of a step.
 #[derive(Debug, Clone)]

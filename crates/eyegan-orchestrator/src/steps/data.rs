@@ -16,7 +16,7 @@ pub async fn import(ctx: &StepContext) -> anyhow::Result<VersionRecord> {
     let dataset = ctx.experiment.dataset.clone();
     let inputs = (ctx.experiment.name.clone(), dataset.clone());
     ctx.step("import", &inputs, |id| async move {
-        let mut client = ctx.clients.dataset.clone();
+        let client = ctx.clients.dataset.clone();
         if let Some(existing) = &dataset.existing {
             return version_summary(ctx, &existing.id, existing.version).await;
         }
@@ -37,7 +37,7 @@ pub async fn import(ctx: &StepContext) -> anyhow::Result<VersionRecord> {
                     PhantomDifficulty::Hard => ProtoDifficulty::Hard,
                 } as i32,
             };
-            client.import_phantom(request).await.map(|r| r.into_inner().result)
+            crate::retried!("ImportPhantom", client.import_phantom(request)).await.map(|r| r.into_inner().result)
         } else if let Some(folder) = &dataset.folder {
             let request = ImportFromPathRequest {
                 dataset_name: name.clone(),
@@ -47,7 +47,7 @@ pub async fn import(ctx: &StepContext) -> anyhow::Result<VersionRecord> {
                 options: Some(options),
                 description: format!("experiment {}", ctx.experiment.name),
             };
-            client.import_from_path(request).await.map(|r| r.into_inner().result)
+            crate::retried!("ImportFromPath", client.import_from_path(request)).await.map(|r| r.into_inner().result)
         } else {
             bail!("the experiment names no dataset source");
         };
@@ -86,12 +86,12 @@ pub async fn version_summary(
     dataset_id: &str,
     version: u64,
 ) -> anyhow::Result<VersionRecord> {
-    let mut client = ctx.clients.dataset.clone();
+    let client = ctx.clients.dataset.clone();
     let version = if version == 0 {
-        let response = client
-            .get_dataset(GetDatasetRequest {
-                dataset_id: dataset_id.to_owned(),
-            })
+        let request = GetDatasetRequest {
+            dataset_id: dataset_id.to_owned(),
+        };
+        let response = crate::retried!("GetDataset", client.get_dataset(request))
             .await
             .with_context(|| format!("reading dataset {dataset_id}"))?;
         response
@@ -101,13 +101,13 @@ pub async fn version_summary(
     } else {
         version
     };
-    let response = client
-        .get_version(GetVersionRequest {
-            dataset: Some(DatasetRef {
-                dataset_id: dataset_id.to_owned(),
-                version,
-            }),
-        })
+    let request = GetVersionRequest {
+        dataset: Some(DatasetRef {
+            dataset_id: dataset_id.to_owned(),
+            version,
+        }),
+    };
+    let response = crate::retried!("GetVersion", client.get_version(request))
         .await
         .with_context(|| format!("reading dataset {dataset_id}@{version}"))?;
     let summary = response
@@ -123,7 +123,7 @@ pub async fn split(ctx: &StepContext, imported: &VersionRecord) -> anyhow::Resul
     let split = ctx.experiment.split.clone();
     let inputs = (imported.clone(), split.clone());
     ctx.step("split", &inputs, |_| async move {
-        let mut client = ctx.clients.dataset.clone();
+        let client = ctx.clients.dataset.clone();
         let request = CreateSplitRequest {
             dataset: Some(imported.dataset.to_proto()),
             train_ratio: split.train,
@@ -132,7 +132,7 @@ pub async fn split(ctx: &StepContext, imported: &VersionRecord) -> anyhow::Resul
             seed: split.seed,
             group_regex: split.group_regex.clone(),
         };
-        match client.create_split(request).await {
+        match crate::retried!("CreateSplit", client.create_split(request)).await {
             Ok(response) => {
                 let summary = response.into_inner().version.context("CreateSplit answered without a version")?;
                 Ok(VersionRecord::from_summary(&summary))

@@ -123,8 +123,7 @@ async fn train_one(
             seed,
             during_training: during,
         };
-        let job = client
-            .submit_train_gan(request)
+        let job = crate::retried!("SubmitTrainGan", client.submit_train_gan(request))
             .await
             .with_context(|| format!("submitting {step_name}"))?
             .into_inner()
@@ -164,7 +163,7 @@ async fn train_one(
 }
 
 type TrainerClient = eyegan_proto::trainer::v1::trainer_service_client::TrainerServiceClient<
-    tonic::transport::Channel,
+    eyegan_service::ServiceChannel,
 >;
 
 async fn fetch_curve(

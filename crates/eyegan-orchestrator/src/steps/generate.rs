@@ -73,7 +73,7 @@ pub async fn generate(
                 job_id: String::new(),
             });
         }
-        let mut client = ctx.clients.generator.clone();
+        let client = ctx.clients.generator.clone();
         let request = SubmitGenerateRequest {
             request_id: id.request_id(),
             classes,
@@ -85,8 +85,7 @@ pub async fn generate(
             version_note: format!("synthetic images of seed {seed}"),
             device: ctx.experiment.device.clone(),
         };
-        let job = client
-            .submit_generate(request)
+        let job = crate::retried!("SubmitGenerate", client.submit_generate(request))
             .await
             .with_context(|| format!("submitting {step_name}"))?
             .into_inner()

@@ -1,13 +1,18 @@
 //! The whole experiment in order: import → split → GANs → generation → classifiers →
-//! evaluation. Every step is cached; the results feed the report.
+//! evaluation → inspection of the synthetic images (sample grids, memorisation) and GAN-train /
+//! GAN-test. Every step is cached; the results feed the report.
 
 use serde::{Deserialize, Serialize};
+
+use crate::spec::Arm;
 
 use super::classify;
 use super::context::StepContext;
 use super::data;
 use super::gan;
+use super::gan_quality::{self, GanQualityRecord};
 use super::generate;
+use super::inspect::{self, InspectRecord};
 use super::records::{ClassifyRecord, EvaluateRecord, GanRecord, GenerateRecord, VersionRecord};
 
 /// Everything a finished run produced (the report's input, stored as `results.json`).
@@ -29,6 +34,12 @@ pub struct RunResults {
     pub classifiers: Vec<ClassifyRecord>,
     /// One per (arm, seed).
     pub evaluations: Vec<EvaluateRecord>,
+    /// One per seed: sample grids and nearest-neighbour distances.
+    #[serde(default)]
+    pub inspections: Vec<InspectRecord>,
+    /// One per seed: GAN-train and GAN-test.
+    #[serde(default)]
+    pub gan_quality: Vec<GanQualityRecord>,
 }
 
 /// Runs (or resumes) every step of the experiment.
@@ -58,6 +69,15 @@ pub async fn run_pipeline(ctx: &StepContext) -> anyhow::Result<RunResults> {
             classifiers.push(trained);
         }
     }
+    let mut inspections = Vec::new();
+    let mut gan_quality = Vec::new();
+    for generated in &generated {
+        inspections.push(inspect::inspect(ctx, &split, generated).await?);
+        let baseline = classifiers
+            .iter()
+            .find(|c| c.seed == generated.seed && c.arm == Arm::Baseline.name());
+        gan_quality.push(gan_quality::measure(ctx, &split, generated, baseline).await?);
+    }
     Ok(RunResults {
         experiment: ctx.experiment.name.clone(),
         spec: serde_json::to_value(&ctx.experiment)?,
@@ -67,5 +87,7 @@ pub async fn run_pipeline(ctx: &StepContext) -> anyhow::Result<RunResults> {
         generated,
         classifiers,
         evaluations,
+        inspections,
+        gan_quality,
     })
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use eyegan_dataset::client::{format_import_result, format_version_summary, DatasetClient};
 use eyegan_proto::common::v1::DatasetRef;
 use eyegan_proto::dataset::v1 as pb;
-use eyegan_service::{default_listen, ports};
+use eyegan_service::{default_listen, ports, ClientSecurityArgs};
 
 /// The dataset service a client command talks to.
 #[derive(Debug, Clone, clap::Args)]
@@ -15,6 +15,10 @@ pub struct EndpointArg {
     /// URL of the dataset service.
     #[arg(long, env = "EYEGAN_DATASET_ENDPOINT", default_value_t = format!("http://{}", default_listen(ports::DATASET)))]
     endpoint: String,
+
+    /// TLS (for https:// endpoints) and bearer token.
+    #[command(flatten)]
+    security: ClientSecurityArgs,
 }
 
 /// Import options shared by `import` and `phantom`.
@@ -265,9 +269,12 @@ impl ClientCommand {
 }
 
 async fn connect(endpoint: &EndpointArg) -> Result<DatasetClient> {
-    DatasetClient::connect(&endpoint.endpoint)
+    let security = endpoint.security.load()?;
+    let channel = security
+        .connect(&endpoint.endpoint)
         .await
-        .with_context(|| format!("connecting to the dataset service at {}", endpoint.endpoint))
+        .with_context(|| format!("connecting to the dataset service at {}", endpoint.endpoint))?;
+    Ok(DatasetClient::from_channel(channel))
 }
 
 fn parse_ratios(text: &str) -> Result<[f64; 3]> {

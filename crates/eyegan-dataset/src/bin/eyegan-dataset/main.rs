@@ -45,6 +45,14 @@ struct DatasetArgs {
     /// Refuse files larger than this many bytes.
     #[arg(long, env = "EYEGAN_DATASET_MAX_FILE_BYTES", default_value_t = ServerLimits::default().max_file_bytes)]
     max_file_bytes: u64,
+
+    /// Most files one import may send; past it the import fails with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "EYEGAN_DATASET_MAX_IMPORT_FILES", default_value_t = ServerLimits::default().max_import_files)]
+    max_import_files: u64,
+
+    /// Most bytes (all files together) one import may send; past it RESOURCE_EXHAUSTED.
+    #[arg(long, env = "EYEGAN_DATASET_MAX_IMPORT_BYTES", default_value_t = ServerLimits::default().max_import_bytes)]
+    max_import_bytes: u64,
 }
 
 impl From<DatasetArgs> for DatasetConfig {
@@ -53,6 +61,8 @@ impl From<DatasetArgs> for DatasetConfig {
             limits: ServerLimits {
                 max_pixels: args.max_pixels,
                 max_file_bytes: args.max_file_bytes,
+                max_import_files: args.max_import_files,
+                max_import_bytes: args.max_import_bytes,
             },
             path_root: args.path_root,
         }

@@ -1,0 +1,188 @@
+//! A bounds-checked, safe entry to the gemm crate's matrix product on strided slices.
+//!
+//! The convolution kernels multiply views of their own buffers (an image chunk seen as a
+//! `channels × positions` matrix, a weight seen transposed) without copying them into tensors;
+//! this is the one place that hands raw pointers to `gemm::gemm`, after checking that every
+//! element either matrix can address lies inside its slice.
+
+use candle_core::WithDType;
+
+/// Element types the gemm crate multiplies natively.
+pub trait GemmFloat: WithDType + Default + std::ops::AddAssign {}
+impl GemmFloat for f32 {}
+impl GemmFloat for f64 {}
+
+/// A read-only `rows × cols` matrix over a slice with element strides.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T> MatRef<'a, T> {
+    /// A row-major matrix (`data[r * cols + c]`).
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose (a view: no data moves).
+    pub fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    fn check(&self, what: &str) -> candle_core::Result<()> {
+        if self.rows == 0 || self.cols == 0 {
+            return Ok(());
+        }
+        let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+        if last >= self.data.len() {
+            candle_core::bail!(
+                "gemm: {what} {}×{} (strides {}, {}) exceeds its {} elements",
+                self.rows,
+                self.cols,
+                self.row_stride,
+                self.col_stride,
+                self.data.len()
+            )
+        }
+        Ok(())
+    }
+}
+
+/// `dst = a · b` (or `dst += a · b` with `accumulate`), `dst` row-major `a.rows × b.cols`.
+#[allow(unsafe_code)]
+pub fn matmul_into<T: GemmFloat>(
+    dst: &mut [T],
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accumulate: bool,
+) -> candle_core::Result<()> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if b.rows != k {
+        candle_core::bail!("gemm: inner dimensions differ ({m}×{k} · {}×{n})", b.rows)
+    }
+    if dst.len() != m * n {
+        candle_core::bail!(
+            "gemm: destination holds {} elements, not {m}×{n}",
+            dst.len()
+        )
+    }
+    a.check("left operand")?;
+    b.check("right operand")?;
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(T::zero());
+        }
+        return Ok(());
+    }
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let stride = |s: usize| s as isize;
+    // SAFETY: `dst` is an exclusive, `m·n`-element row-major buffer (column stride 1, row stride
+    // n); `check` proved that every element `a` and `b` address lies inside their slices; T is
+    // f32 or f64 (sealed by `GemmFloat`), which gemm supports.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            stride(n),
+            accumulate,
+            a.data.as_ptr(),
+            stride(a.col_stride),
+            stride(a.row_stride),
+            b.data.as_ptr(),
+            stride(b.col_stride),
+            stride(b.row_stride),
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn products_of_views_match_the_definition() {
+        let (m, k, n) = (7, 5, 9);
+        let a: Vec<f64> = (0..m * k).map(|i| (i % 11) as f64 - 5.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i % 7) as f64 * 0.5).collect();
+        let expected = naive(&a, &b, m, k, n);
+        let mut dst = vec![1.0; m * n];
+        matmul_into(
+            &mut dst,
+            MatRef::row_major(&a, m, k),
+            MatRef::row_major(&b, k, n),
+            false,
+        )
+        .unwrap();
+        assert_eq!(dst, expected);
+        // accumulate, with b given as the transpose of its transpose stored row-major
+        let bt: Vec<f64> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+        matmul_into(
+            &mut dst,
+            MatRef::row_major(&a, m, k),
+            MatRef::row_major(&bt, n, k).t(),
+            true,
+        )
+        .unwrap();
+        let doubled: Vec<f64> = expected.iter().map(|v| 2.0 * v).collect();
+        assert_eq!(dst, doubled);
+    }
+
+    #[test]
+    fn out_of_bounds_views_are_refused() {
+        let a = vec![0.0f32; 6];
+        let mut dst = vec![0.0f32; 4];
+        let err = matmul_into(
+            &mut dst,
+            MatRef::row_major(&a, 2, 4),
+            MatRef::row_major(&a, 4, 2),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("exceeds"), "{err}");
+    }
+}
