@@ -24,6 +24,7 @@ mod history;
 mod model_record;
 mod predict;
 mod proto_convert;
+pub use proto_convert::MAX_ROTATION_DEGREES;
 mod runner;
 mod service;
 mod spec;

@@ -428,8 +428,9 @@ pub struct ClassicalSection {
     /// Flip left-right with probability 1/2.
     #[serde(default = "default_true")]
     pub horizontal_flip: bool,
-    /// Flip top-bottom with probability 1/2.
-    #[serde(default = "default_true")]
+    /// Flip top-bottom: refused (fundus photographs have a natural up/down orientation); kept
+    /// so that a file asking for it gets a located error instead of "unknown key".
+    #[serde(default)]
     pub vertical_flip: bool,
     /// Rotation range in degrees.
     #[serde(default = "default_rotation")]
@@ -447,7 +448,7 @@ impl Default for ClassicalSection {
     fn default() -> Self {
         Self {
             horizontal_flip: true,
-            vertical_flip: true,
+            vertical_flip: false,
             rotation_degrees: default_rotation(),
             brightness: 0.0,
         }

@@ -111,6 +111,17 @@ fn ratios_not_summing_to_one_are_refused() {
 }
 
 #[test]
+fn augmentations_the_classifier_refuses_are_refused_here() {
+    let section = "\n[classifier.classical]\n";
+    let located = refuse(&format!("{MINIMAL}{section}vertical_flip = true\n"));
+    assert_eq!(located.line, Some(7));
+    assert!(located.key.ends_with("vertical_flip"), "{}", located.key);
+    let located = refuse(&format!("{MINIMAL}{section}rotation_degrees = 90.0\n"));
+    assert!(located.key.ends_with("rotation_degrees"), "{}", located.key);
+    assert!(located.message.contains("45"), "{}", located.message);
+}
+
+#[test]
 fn empty_seed_list_is_refused() {
     let located = refuse(&format!("seeds = []\n{MINIMAL}"));
     assert_eq!((located.line, located.key.as_str()), (Some(1), "seeds"));

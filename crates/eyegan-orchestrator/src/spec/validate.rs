@@ -387,9 +387,18 @@ fn check_classifier(c: &Checker<'_>, experiment: &Experiment) -> Result<(), Spec
     }
     let classical = &classifier.classical;
     c.check(
-        (0.0..=180.0).contains(&classical.rotation_degrees),
+        !classical.vertical_flip,
+        &[Key("classifier"), Key("classical"), Key("vertical_flip")],
+        "is not supported: fundus photographs have a natural up/down orientation".to_owned(),
+    )?;
+    let max_rotation = eyegan_classifier::MAX_ROTATION_DEGREES;
+    c.check(
+        (0.0..=max_rotation).contains(&classical.rotation_degrees),
         &[Key("classifier"), Key("classical"), Key("rotation_degrees")],
-        format!("{} is not from 0 to 180", classical.rotation_degrees),
+        format!(
+            "{} is not from 0 to {max_rotation}",
+            classical.rotation_degrees
+        ),
     )?;
     c.check(
         (0.0..1.0).contains(&classical.brightness),
