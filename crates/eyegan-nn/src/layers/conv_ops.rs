@@ -236,50 +236,73 @@ fn matmul_to_nchw<T: GemmFloat>(
     }
 }
 
+/// Image side → outer side: im2col of each image chunk, then `W · cols`, written NCHW
+/// (conv2d's forward, conv_transpose2d's input gradient).
+fn gather_through_weights<T: GemmFloat>(
+    plan: &Plan,
+    w: &[T],
+    images: &[T],
+) -> candle_core::Result<Vec<T>> {
+    let g = plan.g;
+    let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
+    let (image_len, outer_len) = (g.image_len(), plan.outer_len());
+    let mut out = vec![T::zero(); g.batch * outer_len];
+    let wm = MatRef::row_major(w, outer, taps);
+    let mut cols = Vec::new();
+    for (start, nb) in plan.chunks() {
+        let gc = g.with_batch(nb);
+        cols.resize(taps * gc.columns(), T::zero());
+        im2col(
+            &images[start * image_len..][..nb * image_len],
+            &gc,
+            &mut cols,
+        );
+        let cm = MatRef::row_major(&cols, taps, gc.columns());
+        let dst = &mut out[start * outer_len..][..nb * outer_len];
+        matmul_to_nchw(dst, wm, cm, nb, outer, positions)?;
+    }
+    Ok(out)
+}
+
+/// Outer side → image side: `Wᵀ · values` per chunk, then col2im (conv_transpose2d's forward,
+/// conv2d's input gradient).
+fn scatter_through_weights<T: GemmFloat>(
+    plan: &Plan,
+    w: &[T],
+    values: &[T],
+) -> candle_core::Result<Vec<T>> {
+    let g = plan.g;
+    let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
+    let (image_len, outer_len) = (g.image_len(), plan.outer_len());
+    let mut out = vec![T::zero(); g.batch * image_len];
+    let wt = MatRef::row_major(w, outer, taps).t();
+    let mut cols = Vec::new();
+    for (start, nb) in plan.chunks() {
+        let gc = g.with_batch(nb);
+        let chunk = channels_major(
+            &values[start * outer_len..][..nb * outer_len],
+            nb,
+            outer,
+            positions,
+        );
+        cols.resize(taps * gc.columns(), T::zero());
+        matmul_into(
+            &mut cols,
+            wt,
+            MatRef::row_major(&chunk, outer, gc.columns()),
+            false,
+        )?;
+        col2im(&cols, &gc, &mut out[start * image_len..][..nb * image_len]);
+    }
+    Ok(out)
+}
+
 impl ConvOp {
     /// Forward pass: `x` is the input, `w` the weight.
     fn forward<T: GemmFloat>(&self, plan: &Plan, x: &[T], w: &[T]) -> candle_core::Result<Vec<T>> {
-        let g = plan.g;
-        let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
-        let (image_len, outer_len) = (g.image_len(), plan.outer_len());
         match self.kind {
-            ConvKind::Conv => {
-                let mut out = vec![T::zero(); g.batch * outer_len];
-                let wm = MatRef::row_major(w, outer, taps);
-                let mut cols = Vec::new();
-                for (start, nb) in plan.chunks() {
-                    let gc = g.with_batch(nb);
-                    cols.resize(taps * gc.columns(), T::zero());
-                    im2col(&x[start * image_len..][..nb * image_len], &gc, &mut cols);
-                    let cm = MatRef::row_major(&cols, taps, gc.columns());
-                    let dst = &mut out[start * outer_len..][..nb * outer_len];
-                    matmul_to_nchw(dst, wm, cm, nb, outer, positions)?;
-                }
-                Ok(out)
-            }
-            ConvKind::Transpose => {
-                let mut out = vec![T::zero(); g.batch * image_len];
-                let wt = MatRef::row_major(w, outer, taps).t();
-                let mut cols = Vec::new();
-                for (start, nb) in plan.chunks() {
-                    let gc = g.with_batch(nb);
-                    let xs = channels_major(
-                        &x[start * outer_len..][..nb * outer_len],
-                        nb,
-                        outer,
-                        positions,
-                    );
-                    cols.resize(taps * gc.columns(), T::zero());
-                    matmul_into(
-                        &mut cols,
-                        wt,
-                        MatRef::row_major(&xs, outer, gc.columns()),
-                        false,
-                    )?;
-                    col2im(&cols, &gc, &mut out[start * image_len..][..nb * image_len]);
-                }
-                Ok(out)
-            }
+            ConvKind::Conv => gather_through_weights(plan, w, x),
+            ConvKind::Transpose => scatter_through_weights(plan, w, x),
         }
     }
 
@@ -290,46 +313,9 @@ impl ConvOp {
         w: &[T],
         gy: &[T],
     ) -> candle_core::Result<Vec<T>> {
-        let g = plan.g;
-        let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
-        let (image_len, outer_len) = (g.image_len(), plan.outer_len());
-        let mut cols = Vec::new();
         match self.kind {
-            ConvKind::Conv => {
-                let mut out = vec![T::zero(); g.batch * image_len];
-                let wt = MatRef::row_major(w, outer, taps).t();
-                for (start, nb) in plan.chunks() {
-                    let gc = g.with_batch(nb);
-                    let gys = channels_major(
-                        &gy[start * outer_len..][..nb * outer_len],
-                        nb,
-                        outer,
-                        positions,
-                    );
-                    cols.resize(taps * gc.columns(), T::zero());
-                    matmul_into(
-                        &mut cols,
-                        wt,
-                        MatRef::row_major(&gys, outer, gc.columns()),
-                        false,
-                    )?;
-                    col2im(&cols, &gc, &mut out[start * image_len..][..nb * image_len]);
-                }
-                Ok(out)
-            }
-            ConvKind::Transpose => {
-                let mut out = vec![T::zero(); g.batch * outer_len];
-                let wm = MatRef::row_major(w, outer, taps);
-                for (start, nb) in plan.chunks() {
-                    let gc = g.with_batch(nb);
-                    cols.resize(taps * gc.columns(), T::zero());
-                    im2col(&gy[start * image_len..][..nb * image_len], &gc, &mut cols);
-                    let cm = MatRef::row_major(&cols, taps, gc.columns());
-                    let dst = &mut out[start * outer_len..][..nb * outer_len];
-                    matmul_to_nchw(dst, wm, cm, nb, outer, positions)?;
-                }
-                Ok(out)
-            }
+            ConvKind::Conv => scatter_through_weights(plan, w, gy),
+            ConvKind::Transpose => gather_through_weights(plan, w, gy),
         }
     }
 
