@@ -1,4 +1,5 @@
-"""Ratio table of eyegan-bench against the PyTorch and TensorFlow peers (see compare.sh)."""
+"""Ratio table of eyegan-bench against the PyTorch and TensorFlow peers (see compare.sh and
+gpu-compare.sh). Usage: compare.py RESULTS_DIR SETTING (SETTING: e.g. "2 threads each")."""
 
 import json
 import sys
@@ -19,9 +20,9 @@ def load(path):
 
 
 def main():
-    results, threads = Path(sys.argv[1]), sys.argv[2]
+    results, setting = Path(sys.argv[1]), sys.argv[2]
     ours, torch, tf = (load(results / f) for f in ("eyegan.jsonl", "torch.jsonl", "tf.jsonl"))
-    print(f"Median seconds per repetition, {threads} threads each; ratio = EyeGAN / peer "
+    print(f"Median seconds per repetition, {setting}; ratio = EyeGAN / peer "
           "(≤ 1.0: EyeGAN is as fast or faster). RSS = peak resident MiB of the process.\n")
     print("| figure | EyeGAN s | PyTorch s | TF s | EyeGAN/PyTorch | EyeGAN/TF | target | "
           "RSS EyeGAN | RSS PyTorch | RSS TF | RSS EyeGAN/PyTorch |")
@@ -29,6 +30,8 @@ def main():
     for figure, target in TARGET.items():
         if figure not in ours:
             continue
+        if not tf:
+            target = "PyTorch"  # the GPU comparison has no TensorFlow peer
         e, p, t = ours[figure], torch.get(figure), tf.get(figure)
         def s(m, key="median_s", fmt="{:.3f}"):
             return fmt.format(m[key]) if m else "–"

@@ -46,4 +46,4 @@ for figure in "${figures[@]}"; do
         | tee -a "$results/tf.jsonl" >&2
 done
 uptime | tee "$results/load-after.txt"
-"$venv/bin/python" bench/compare.py "$results" "$threads" | tee "$results/table.md"
+"$venv/bin/python" bench/compare.py "$results" "$threads threads each" | tee "$results/table.md"

@@ -1,5 +1,7 @@
 """PyTorch peer of eyegan-bench: the same DCGAN (pytorch/examples reference) and GMD networks,
-the same figures and output format. Threads: BENCH_THREADS (default 2)."""
+the same figures and output format. Threads: BENCH_THREADS (default 2). Device: BENCH_DEVICE
+(default cpu; `cuda` for the GPU peer of `eyegan-bench --device cuda:0`; every repetition then
+ends with torch.cuda.synchronize())."""
 
 import os
 
@@ -12,6 +14,12 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 torch.set_num_threads(THREADS)
 torch.set_num_interop_threads(1)
 torch.manual_seed(0)
+DEVICE = torch.device(os.environ.get("BENCH_DEVICE", "cpu"))
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 NZ, NGF, NDF, NC = 100, 64, 64, 3
 
@@ -64,15 +72,15 @@ def gmd():
 
 
 def dcgan_iteration(batch):
-    g, d = generator(), discriminator()
+    g, d = generator().to(DEVICE), discriminator().to(DEVICE)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    real = torch.tanh(torch.randn(batch, NC, 64, 64))
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    real = torch.tanh(torch.randn(batch, NC, 64, 64)).to(DEVICE)
+    ones, zeros = torch.ones(batch, device=DEVICE), torch.zeros(batch, device=DEVICE)
 
     def run():
-        fake = g(torch.randn(batch, NZ, 1, 1))
+        fake = g(torch.randn(batch, NZ, 1, 1, device=DEVICE))
         d.zero_grad()
         real_logits = d(real).view(-1)
         fake_logits = d(fake.detach()).view(-1)
@@ -86,25 +94,26 @@ def dcgan_iteration(batch):
         loss_g.backward()
         loss_g.item(), torch.sigmoid(logits).mean().item()
         opt_g.step()
+        synchronize()
 
     return batch, run
 
 
 def generator_forward(batch):
-    g = generator().eval()
+    g = generator().to(DEVICE).eval()
 
     def run():
         with torch.no_grad():
-            g(torch.randn(batch, NZ, 1, 1)).numpy()
+            g(torch.randn(batch, NZ, 1, 1, device=DEVICE)).cpu().numpy()
 
     return batch, run
 
 
 def gmd_step(batch):
-    model = gmd()
+    model = gmd().to(DEVICE)
     opt = torch.optim.SGD(model.parameters(), lr=0.001)
-    images = torch.tanh(torch.randn(batch, 3, 64, 64))
-    labels = torch.arange(batch) % 4
+    images = torch.tanh(torch.randn(batch, 3, 64, 64)).to(DEVICE)
+    labels = (torch.arange(batch) % 4).to(DEVICE)
     ce = nn.CrossEntropyLoss()
 
     def run():
@@ -113,18 +122,20 @@ def gmd_step(batch):
         loss.backward()
         loss.item()
         opt.step()
+        synchronize()
 
     return batch, run
 
 
 def gmd_inference(count, chunk=64):
-    model = gmd().eval()
+    model = gmd().to(DEVICE).eval()
     images = torch.tanh(torch.randn(count, 3, 64, 64))
 
     def run():
         with torch.no_grad():
             for start in range(0, count, chunk):
-                torch.softmax(model(images[start:start + chunk]), 1).numpy()
+                batch = images[start:start + chunk].to(DEVICE)
+                torch.softmax(model(batch), 1).cpu().numpy()
 
     return count, run
 

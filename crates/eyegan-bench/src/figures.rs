@@ -1,5 +1,6 @@
 //! The benchmark figures: the paper's DCGAN and GMD at the sizes the issue names, each a closure
-//! that performs one timed repetition.
+//! that performs one timed repetition on the device it was prepared for (the repetition ends with
+//! the device synchronised, so GPU work is inside the timing).
 
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
@@ -39,34 +40,34 @@ fn random_images(rng: &mut SeededRng, count: usize, channels: usize, side: usize
         .collect()
 }
 
-fn dcgan_iteration(batch: usize) -> Result<Figure> {
-    let device = Device::Cpu;
+fn dcgan_iteration(batch: usize, device: &Device) -> Result<Figure> {
     let model = DcganConfig::paper();
     let training = GanTrainingConfig {
         batch_size: batch,
         divergence_patience: 0,
         ..GanTrainingConfig::paper()
     };
-    let mut trainer = GanTrainer::new(model, training, SEED, &device)?;
+    let mut trainer = GanTrainer::new(model, training, SEED, device)?;
     let side = model.image_size;
     let data = random_images(&mut SeededRng::new(SEED, 100), batch, model.channels, side);
-    let real = Tensor::from_vec(data, (batch, model.channels, side, side), &device)?;
+    let real = Tensor::from_vec(data, (batch, model.channels, side, side), device)?;
+    let device = device.clone();
     Ok(Figure {
         images: batch,
         run: Box::new(move || {
             trainer.train_iteration(&real)?;
+            device.synchronize()?;
             Ok(())
         }),
     })
 }
 
-fn generator_forward(batch: usize) -> Result<Figure> {
-    let device = Device::Cpu;
+fn generator_forward(batch: usize, device: &Device) -> Result<Figure> {
     let model = DcganConfig::paper();
     let generator = Generator::new(
         &model,
         &mut SeededRng::new(SEED, 1),
-        &device,
+        device,
         candle_core::DType::F32,
     )?;
     let mut rng = SeededRng::new(SEED, 101);
@@ -81,13 +82,12 @@ fn generator_forward(batch: usize) -> Result<Figure> {
     })
 }
 
-fn gmd_sgd_step(batch: usize) -> Result<Figure> {
-    let device = Device::Cpu;
+fn gmd_sgd_step(batch: usize, device: &Device) -> Result<Figure> {
     let config = GmdConfig::paper();
     let gmd = Gmd::new(
         &config,
         &mut SeededRng::new(SEED, 5),
-        &device,
+        device,
         candle_core::DType::F32,
     )?;
     let mut sgd = Sgd::new(
@@ -96,11 +96,12 @@ fn gmd_sgd_step(batch: usize) -> Result<Figure> {
     )?;
     let side = config.image_size;
     let data = random_images(&mut SeededRng::new(SEED, 102), batch, config.channels, side);
-    let images = Tensor::from_vec(data, (batch, config.channels, side, side), &device)?;
+    let images = Tensor::from_vec(data, (batch, config.channels, side, side), device)?;
     let labels: Vec<u32> = (0..batch)
         .map(|i| (i % config.num_classes) as u32)
         .collect();
-    let labels = Tensor::new(labels.as_slice(), &device)?;
+    let labels = Tensor::new(labels.as_slice(), device)?;
+    let device = device.clone();
     Ok(Figure {
         images: batch,
         run: Box::new(move || {
@@ -108,17 +109,18 @@ fn gmd_sgd_step(batch: usize) -> Result<Figure> {
             let loss = cross_entropy(&logits, &labels)?;
             loss.to_scalar::<f32>()?;
             sgd.step(&loss.backward()?)?;
+            device.synchronize()?;
             Ok(())
         }),
     })
 }
 
-fn gmd_inference(count: usize) -> Result<Figure> {
+fn gmd_inference(count: usize, device: &Device) -> Result<Figure> {
     let config = GmdConfig::paper();
     let gmd = Gmd::new(
         &config,
         &mut SeededRng::new(SEED, 5),
-        &Device::Cpu,
+        device,
         candle_core::DType::F32,
     )?;
     let mut rng = SeededRng::new(SEED, 103);
@@ -134,14 +136,14 @@ fn gmd_inference(count: usize) -> Result<Figure> {
     })
 }
 
-/// Builds the named figure (networks initialised, inputs drawn, nothing timed yet).
-pub fn prepare(name: &str) -> Result<Figure> {
+/// Builds the named figure on `device` (networks initialised, inputs drawn, nothing timed yet).
+pub fn prepare(name: &str, device: &Device) -> Result<Figure> {
     match name {
-        "dcgan_iter_b64" => dcgan_iteration(64),
-        "dcgan_iter_b16" => dcgan_iteration(16),
-        "gen_b64" => generator_forward(64),
-        "gmd_step_b32" => gmd_sgd_step(32),
-        "gmd_infer_256" => gmd_inference(256),
+        "dcgan_iter_b64" => dcgan_iteration(64, device),
+        "dcgan_iter_b16" => dcgan_iteration(16, device),
+        "gen_b64" => generator_forward(64, device),
+        "gmd_step_b32" => gmd_sgd_step(32, device),
+        "gmd_infer_256" => gmd_inference(256, device),
         other => bail!("unknown figure `{other}`; known: {}", FIGURES.join(", ")),
     }
 }

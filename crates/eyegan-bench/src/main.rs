@@ -1,7 +1,7 @@
-//! `eyegan-bench`: times the paper's networks on the CPU, one child process per figure so that
-//! every figure's peak RSS is its own.
+//! `eyegan-bench`: times the paper's networks on the CPU (or, built with `--features cuda`, on a
+//! GPU), one child process per figure so that every figure's peak RSS is its own.
 //!
-//! `cargo run --release -p eyegan-bench -- [--json] [--repetitions N] [FIGURE...]`
+//! `cargo run --release -p eyegan-bench -- [--json] [--repetitions N] [--device D] [FIGURE...]`
 
 mod figures;
 mod measurement;
@@ -31,6 +31,9 @@ struct Args {
     /// Untimed warm-up repetitions per figure.
     #[arg(long, default_value_t = 1)]
     warmup: usize,
+    /// Device the figures run on: `cpu`, or `cuda:N` when built with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Run one figure in this process and print its measurement as JSON (used internally).
     #[arg(long, hide = true)]
     child: bool,
@@ -42,7 +45,8 @@ fn run_child(args: &Args) -> Result<()> {
     let [name] = args.figures.as_slice() else {
         bail!("--child takes exactly one figure")
     };
-    let figure = figures::prepare(name)?;
+    let device = eyegan_nn::parse_device(&args.device)?;
+    let figure = figures::prepare(name, &device)?;
     let measurement = measure(name, figure, args.warmup, args.repetitions)?;
     println!("{}", serde_json::to_string(&measurement)?);
     Ok(())
@@ -59,6 +63,7 @@ fn run_in_child(name: &str, args: &Args) -> Result<Measurement> {
         .arg("--child")
         .arg(format!("--repetitions={}", args.repetitions))
         .arg(format!("--warmup={}", args.warmup))
+        .arg(format!("--device={}", args.device))
         .arg(name)
         .output()
         .with_context(|| format!("starting the child process of figure {name}"))?;
@@ -89,6 +94,8 @@ fn main() -> Result<()> {
     if args.child {
         return run_child(&args);
     }
+    // An unusable device is reported once, before any child starts.
+    eyegan_nn::parse_device(&args.device)?;
     let names: Vec<String> = if args.figures.is_empty() {
         FIGURES.iter().map(|s| s.to_string()).collect()
     } else {

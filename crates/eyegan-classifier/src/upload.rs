@@ -32,6 +32,15 @@ fn display_name(header: &PredictHeader) -> &str {
     }
 }
 
+/// A broken upload stream: RESOURCE_EXHAUSTED for a message over `--max-message-bytes`,
+/// INVALID_ARGUMENT (field `stream`) otherwise.
+fn stream_error(status: &tonic::Status) -> ServiceError {
+    match eyegan_service::oversized_message(status) {
+        Some(reason) => ServiceError::resource_exhausted(reason),
+        None => ServiceError::invalid_argument("stream", status.message().to_owned()),
+    }
+}
+
 /// Reads the whole stream: INVALID_ARGUMENT for a missing or repeated header, an empty message,
 /// a chunk over 1 MiB, or a file over `max_bytes` (naming the file).
 pub async fn receive_upload<S>(mut stream: S, max_bytes: u64) -> Result<Upload, ServiceError>
@@ -42,7 +51,7 @@ where
         .next()
         .await
         .ok_or_else(|| ServiceError::invalid_argument("header", "the stream is empty"))?
-        .map_err(|status| ServiceError::invalid_argument("stream", status.message().to_owned()))?;
+        .map_err(|status| stream_error(&status))?;
     let header = match first.item {
         Some(Item::Header(header)) => header,
         _ => {
@@ -55,9 +64,7 @@ where
     let mut bytes = Vec::new();
     let mut position = 1usize;
     while let Some(message) = stream.next().await {
-        let message = message.map_err(|status| {
-            ServiceError::invalid_argument("stream", status.message().to_owned())
-        })?;
+        let message = message.map_err(|status| stream_error(&status))?;
         match message.item {
             Some(Item::Chunk(chunk)) => {
                 if chunk.data.len() > MAX_CHUNK_BYTES {

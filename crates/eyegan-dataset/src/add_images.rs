@@ -31,7 +31,7 @@ where
 {
     let header = match stream.next().await {
         None => return Err(DatasetError::invalid("header", "the stream is empty")),
-        Some(Err(status)) => return Err(cancelled(&status)),
+        Some(Err(status)) => return Err(DatasetError::upload_stream(&status)),
         Some(Ok(AddImagesRequest {
             item: Some(Item::Header(header)),
         })) => header,
@@ -59,7 +59,10 @@ where
     let mut added = Vec::new();
     let mut index = 0usize;
     while let Some(message) = stream.next().await {
-        match message.map_err(|status| cancelled(&status))?.item {
+        match message
+            .map_err(|status| DatasetError::upload_stream(&status))?
+            .item
+        {
             None => return Err(DatasetError::invalid("item", "empty message")),
             Some(Item::Header(_)) => {
                 return Err(DatasetError::invalid("header", "sent more than once"))
@@ -115,13 +118,6 @@ where
         "created derived version"
     );
     Ok((published, count))
-}
-
-fn cancelled(status: &tonic::Status) -> DatasetError {
-    DatasetError::Cancelled(format!(
-        "the upload stream ended with an error: {}",
-        status.message()
-    ))
 }
 
 /// Checks one image, normalises it to an RGB PNG and stores it.

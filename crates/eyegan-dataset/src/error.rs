@@ -68,6 +68,18 @@ impl DatasetError {
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound { what: what.into() }
     }
+
+    /// Why reading the client's upload stream failed: a message over `--max-message-bytes` is
+    /// [`DatasetError::ResourceExhausted`], anything else [`DatasetError::Cancelled`].
+    pub fn upload_stream(status: &tonic::Status) -> Self {
+        match eyegan_service::oversized_message(status) {
+            Some(reason) => Self::ResourceExhausted(reason),
+            None => Self::Cancelled(format!(
+                "the upload stream ended with an error: {}",
+                status.message()
+            )),
+        }
+    }
 }
 
 impl From<tokio::task::JoinError> for DatasetError {

@@ -44,8 +44,10 @@ impl DatasetServer {
     }
 
     /// The generated tonic server wrapping this service.
+    /// It decodes requests up to the ambient `--max-message-bytes`.
     pub fn into_server(self) -> pb::dataset_service_server::DatasetServiceServer<Self> {
         pb::dataset_service_server::DatasetServiceServer::new(self)
+            .max_decoding_message_size(eyegan_service::max_message_bytes())
     }
 
     fn import_context(&self) -> ImportContext {

@@ -1,5 +1,6 @@
 //! Per-import limits: an upload with more files or bytes than the server allows fails with
-//! RESOURCE_EXHAUSTED and publishes nothing; within the limits the same upload succeeds.
+//! RESOURCE_EXHAUSTED and publishes nothing; within the limits the same upload succeeds. A
+//! message over `--max-message-bytes` is refused before it is buffered.
 
 mod support;
 
@@ -8,6 +9,7 @@ use eyegan_dataset::DatasetConfig;
 use eyegan_imaging::phantom::PhantomClass;
 use eyegan_proto::common::v1::Chunk;
 use eyegan_proto::dataset::v1::{self as pb, import_request::Item};
+use eyegan_service::{Security, ServerSecurity, MIN_MAX_MESSAGE_BYTES};
 use eyegan_store::Store;
 use support::{fundus_png, header, TestServer};
 use tonic::Code;
@@ -92,5 +94,41 @@ async fn imports_past_the_file_or_byte_limit_are_resource_exhausted_and_publish_
         Code::ResourceExhausted
     );
     assert_eq!(import_code(&server, "fits", &files[..2]).await, Code::Ok);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_message_limit_is_refused_and_publishes_nothing() {
+    let security = Security {
+        server: ServerSecurity {
+            max_message_bytes: MIN_MAX_MESSAGE_BYTES,
+            ..ServerSecurity::default()
+        },
+        ..Security::default()
+    };
+    let server = TestServer::start_secured(
+        Store::open("memory://").unwrap(),
+        DatasetConfig::default(),
+        security,
+    )
+    .await;
+    // One chunk message just over the limit (a real client sends ≤ 1 MiB chunks).
+    let oversized = vec![0u8; MIN_MAX_MESSAGE_BYTES + 1];
+    let mut client = server.client().await;
+    let status = client
+        .raw()
+        .import(futures::stream::iter(upload("huge", &[oversized])))
+        .await
+        .expect_err("an oversized message must be refused");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("--max-message-bytes"),
+        "{status:?}"
+    );
+    assert!(client.list_datasets().await.unwrap().is_empty());
+
+    // The same server takes a normal upload.
+    let file = fundus_png(PhantomClass::Normal, 0, 48, 40, 36);
+    assert_eq!(import_code(&server, "small", &[file]).await, Code::Ok);
     server.stop().await;
 }

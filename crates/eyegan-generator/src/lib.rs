@@ -30,7 +30,7 @@ mod submission;
 use std::future::Future;
 
 use eyegan_dataset::client::DatasetClient;
-use eyegan_jobs::{JobLimits, JobManager};
+use eyegan_jobs::{JobLimitArgs, JobLimits, JobManager};
 use eyegan_service::{serve, DatasetEndpointArgs, Readiness, Services};
 use eyegan_store::Store;
 use tokio::net::TcpListener;
@@ -66,23 +66,16 @@ pub struct GeneratorArgs {
     /// Where the dataset service is.
     #[command(flatten)]
     pub dataset: DatasetEndpointArgs,
-    /// Generation jobs running at once.
-    #[arg(long, env = "EYEGAN_MAX_RUNNING_JOBS", default_value_t = 1)]
-    pub max_running_jobs: usize,
-    /// Generation jobs waiting behind the running ones; past it, RESOURCE_EXHAUSTED.
-    #[arg(long, env = "EYEGAN_MAX_QUEUED_JOBS", default_value_t = 16)]
-    pub max_queued_jobs: usize,
+    /// Job limits (running, queued, checkpoints kept).
+    #[command(flatten)]
+    pub limits: JobLimitArgs,
 }
 
 impl From<GeneratorArgs> for GeneratorConfig {
     fn from(args: GeneratorArgs) -> Self {
         Self {
             dataset_endpoint: args.dataset.dataset_endpoint,
-            limits: JobLimits {
-                max_running: args.max_running_jobs,
-                max_queued: args.max_queued_jobs,
-                ..JobLimits::default()
-            },
+            limits: args.limits.into(),
         }
     }
 }

@@ -45,8 +45,10 @@ impl GeneratorServer {
     }
 
     /// The tonic server wrapping this service.
+    /// It decodes requests up to the ambient `--max-message-bytes`.
     pub fn into_server(self) -> GeneratorServiceServer<Self> {
         GeneratorServiceServer::new(self)
+            .max_decoding_message_size(eyegan_service::max_message_bytes())
     }
 
     /// The job submitted earlier with `request_id`, if any.

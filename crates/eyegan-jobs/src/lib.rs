@@ -26,6 +26,7 @@ mod entry;
 mod error;
 pub mod events;
 pub mod grpc;
+mod limit_args;
 mod limits;
 mod manager;
 pub mod persistence;
@@ -40,6 +41,7 @@ pub use checkpoints::{Checkpoint, CheckpointFile, JobCheckpoints, StoredFile};
 pub use context::JobContext;
 pub use error::JobError;
 pub use events::JobEventStream;
+pub use limit_args::JobLimitArgs;
 pub use limits::JobLimits;
 pub use manager::{
     JobManager, JobPage, JobSnapshot, DEFAULT_PAGE_SIZE, MAX_CLIENT_TEXT_BYTES, MAX_PAGE_SIZE,

@@ -1,11 +1,11 @@
 //! Learning: a tiny DCGAN moves its samples toward a two-mode toy set, and a narrow GMD
 //! reaches ≥ 90% training accuracy on four easy classes within a bounded number of steps.
+//! On the CPU by default; `EYEGAN_TEST_DEVICE=cuda:0` (with `--features cuda`) runs them on a GPU.
 
 mod common;
 
 use std::ops::ControlFlow;
 
-use candle_core::Device;
 use eyegan_nn::batches::tensor_to_images;
 use eyegan_nn::config::{ClassifierTrainingConfig, DcganConfig, GanTrainingConfig, GmdConfig};
 use eyegan_nn::{ClassifierTrainer, GanTrainer};
@@ -57,7 +57,8 @@ fn tiny_dcgan_moves_samples_toward_the_two_modes() {
         sample_count: 64,
         ..GanTrainingConfig::paper()
     };
-    let mut trainer = GanTrainer::new(DcganConfig::tiny(), training, 2024, &Device::Cpu).unwrap();
+    let mut trainer =
+        GanTrainer::new(DcganConfig::tiny(), training, 2024, &common::test_device()).unwrap();
     let grid = |trainer: &GanTrainer| tensor_to_images(&trainer.sample_grid().unwrap()).unwrap();
     let (stat_before, histogram_before) = sample_statistics(&grid(&trainer));
     let distance_before = distance_to_data(histogram_before);
@@ -103,7 +104,8 @@ fn tiny_gmd_reaches_ninety_percent_on_four_easy_classes() {
         epochs: 30,
         ..ClassifierTrainingConfig::paper()
     };
-    let mut trainer = ClassifierTrainer::new(GmdConfig::tiny(), training, 7, &Device::Cpu).unwrap();
+    let mut trainer =
+        ClassifierTrainer::new(GmdConfig::tiny(), training, 7, &common::test_device()).unwrap();
     let first = trainer
         .train_epoch(&images, &labels, |_| ControlFlow::Continue(()))
         .unwrap()

@@ -197,6 +197,20 @@ impl std::fmt::Display for ErrorChain<'_> {
     }
 }
 
+/// When reading a client's request stream failed because one message was over the server's
+/// decode limit (tonic reports that as OUT_OF_RANGE), the reason to answer with
+/// RESOURCE_EXHAUSTED; `None` for any other stream failure.
+pub fn oversized_message(status: &tonic::Status) -> Option<String> {
+    (status.code() == tonic::Code::OutOfRange && status.message().contains("too large")).then(
+        || {
+            format!(
+                "a request message is over this server's --max-message-bytes ({})",
+                status.message()
+            )
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

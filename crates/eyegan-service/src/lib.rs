@@ -53,12 +53,13 @@ pub use client::{connect, endpoint, endpoint_with, ConnectError, CONNECT_TIMEOUT
 pub use config::{
     default_listen, ports, CommonArgs, ConfigError, DatasetEndpointArgs, NoArgs, DEFAULT_STORE_URL,
 };
-pub use error::{validate_name, BoxError, ErrorChain, ServiceError};
+pub use error::{oversized_message, validate_name, BoxError, ErrorChain, ServiceError};
 pub use healthcheck::{check_health, parse_duration, HealthcheckArgs, HealthcheckError};
 pub use logging::{init_tracing, LogFormat, TracingInitError};
 pub use readiness::Readiness;
 pub use security::{
-    with_security, ClientSecurity, Security, ServerSecurity, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    max_message_bytes, with_security, ClientSecurity, Security, ServerSecurity,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_MESSAGE_BYTES, MIN_MAX_MESSAGE_BYTES,
 };
 pub use security_args::{ClientSecurityArgs, ServerSecurityArgs};
 pub use server::{

@@ -17,6 +17,13 @@ use crate::auth::{AcceptedTokens, BearerToken};
 /// Default limit of requests a server handles at once (streams count until they end).
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
 
+/// Default largest gRPC message a server decodes (tonic's own default): bulk data travels in
+/// chunks of at most 1 MiB, so every legitimate message fits.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Smallest accepted `--max-message-bytes`: one 1 MiB data chunk plus its envelope.
+pub const MIN_MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
+
 /// How a server protects itself.
 #[derive(Debug, Clone)]
 pub struct ServerSecurity {
@@ -26,6 +33,9 @@ pub struct ServerSecurity {
     pub tokens: AcceptedTokens,
     /// Requests handled at once; past it RESOURCE_EXHAUSTED (health checks are not counted).
     pub max_concurrent_requests: usize,
+    /// Largest request message decoded; a larger one is answered RESOURCE_EXHAUSTED before it
+    /// is buffered. Applied by each service's `into_server` through [`max_message_bytes`].
+    pub max_message_bytes: usize,
 }
 
 impl Default for ServerSecurity {
@@ -34,6 +44,7 @@ impl Default for ServerSecurity {
             tls: None,
             tokens: AcceptedTokens::none(),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -70,4 +81,9 @@ impl Security {
 /// Runs `future` with `security` as its ambient settings.
 pub async fn with_security<F: Future>(security: Security, future: F) -> F::Output {
     AMBIENT.scope(security, future).await
+}
+
+/// The ambient server's largest decoded request message ([`ServerSecurity::max_message_bytes`]).
+pub fn max_message_bytes() -> usize {
+    Security::current().server.max_message_bytes
 }

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use crate::auth::{AcceptedTokens, BearerToken};
-use crate::security::{ClientSecurity, ServerSecurity, DEFAULT_MAX_CONCURRENT_REQUESTS};
+use crate::security::{
+    ClientSecurity, ServerSecurity, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_MESSAGE_BYTES,
+    MIN_MAX_MESSAGE_BYTES,
+};
 use crate::tls::{ClientTlsFiles, SecurityError, ServerTlsFiles};
 
 /// How the server protects itself: TLS, mutual TLS, bearer tokens, in-flight limit.
@@ -35,6 +38,10 @@ pub struct ServerSecurityArgs {
     /// Requests handled at once (a stream counts until it ends); past it RESOURCE_EXHAUSTED.
     #[arg(long, env = "EYEGAN_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS, value_parser = parse_positive)]
     pub max_concurrent_requests: usize,
+
+    /// Largest request message decoded, in bytes (at least 2 MiB); past it RESOURCE_EXHAUSTED.
+    #[arg(long, env = "EYEGAN_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES, value_parser = parse_message_limit)]
+    pub max_message_bytes: usize,
 }
 
 impl ServerSecurityArgs {
@@ -80,6 +87,7 @@ impl ServerSecurityArgs {
             tls,
             tokens,
             max_concurrent_requests: self.max_concurrent_requests,
+            max_message_bytes: self.max_message_bytes,
         })
     }
 }
@@ -141,6 +149,15 @@ impl ClientSecurity {
 }
 
 /// Parses a whole number of at least 1.
+fn parse_message_limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(value) if value >= MIN_MAX_MESSAGE_BYTES => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a byte count of at least {MIN_MAX_MESSAGE_BYTES} (bulk data travels in 1 MiB chunks)"
+        )),
+    }
+}
+
 fn parse_positive(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(value) if value >= 1 => Ok(value),

@@ -47,8 +47,10 @@ impl TrainerServer {
     }
 
     /// The tonic server to add to [`eyegan_service::Services`].
+    /// It decodes requests up to the ambient `--max-message-bytes`.
     pub fn into_server(self) -> TrainerServiceServer<Self> {
         TrainerServiceServer::new(self)
+            .max_decoding_message_size(eyegan_service::max_message_bytes())
     }
 
     fn job(&self, job_id: &str) -> Result<JobSnapshot<TrainerRunner>, Status> {

@@ -24,7 +24,7 @@ where
 {
     match stream.next().await {
         None => Err(DatasetError::invalid("header", "the stream is empty")),
-        Some(Err(status)) => Err(cancelled(&status)),
+        Some(Err(status)) => Err(DatasetError::upload_stream(&status)),
         Some(Ok(ImportRequest {
             item: Some(Item::Header(header)),
         })) => Ok(header),
@@ -33,13 +33,6 @@ where
             "the first message must be the header",
         )),
     }
-}
-
-fn cancelled(status: &tonic::Status) -> DatasetError {
-    DatasetError::Cancelled(format!(
-        "the upload stream ended with an error: {}",
-        status.message()
-    ))
 }
 
 /// The file being received.
@@ -63,7 +56,9 @@ where
     let mut current: Option<Receiving> = None;
     let mut seen_paths: HashSet<String> = HashSet::new();
     while let Some(message) = stream.next().await {
-        let item = message.map_err(|status| cancelled(&status))?.item;
+        let item = message
+            .map_err(|status| DatasetError::upload_stream(&status))?
+            .item;
         match item {
             None => return Err(DatasetError::invalid("item", "empty message")),
             Some(Item::Header(_)) => {

@@ -13,6 +13,7 @@ use eyegan_imaging::bad_inputs;
 use eyegan_imaging::phantom::{self, Difficulty, PhantomClass};
 use eyegan_proto::common::v1::DatasetRef;
 use eyegan_proto::dataset::v1 as pb;
+use eyegan_service::Security;
 use eyegan_store::Store;
 use futures::StreamExt;
 use image::codecs::jpeg::JpegEncoder;
@@ -36,12 +37,18 @@ impl TestServer {
 
     /// Starts the service with `config`.
     pub async fn start_with(store: Store, config: DatasetConfig) -> Self {
+        Self::start_secured(store, config, Security::default()).await
+    }
+
+    /// Starts the service with `config` under `security` (as a binary's flags would set it).
+    pub async fn start_secured(store: Store, config: DatasetConfig, security: Security) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(eyegan_dataset::run(listener, store, config, async move {
+        let serve = eyegan_dataset::run(listener, store, config, async move {
             let _ = stopped.await;
-        }));
+        });
+        let task = tokio::spawn(eyegan_service::with_security(security, serve));
         for _ in 0..100 {
             if eyegan_service::check_health(&endpoint, "", Duration::from_secs(1))
                 .await

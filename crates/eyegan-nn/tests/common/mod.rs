@@ -2,7 +2,15 @@
 
 #![allow(dead_code)]
 
+use candle_core::Device;
 use eyegan_nn::rng::SeededRng;
+
+/// Device of the learning tests: `EYEGAN_TEST_DEVICE` (`cpu` when unset, `cuda:0` on a GPU node
+/// with a `--features cuda` build).
+pub fn test_device() -> Device {
+    let spec = std::env::var("EYEGAN_TEST_DEVICE").unwrap_or_else(|_| "cpu".to_string());
+    eyegan_nn::parse_device(&spec).unwrap_or_else(|err| panic!("EYEGAN_TEST_DEVICE: {err}"))
+}
 
 /// Two-mode 32×32×3 images: mode A has a bright top half and dark bottom half, mode B the
 /// reverse (±0.8 plus a little noise).

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use eyegan_classifier::{ClassifierConfig, DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES};
-use eyegan_jobs::JobLimits;
+use eyegan_jobs::JobLimitArgs;
 use eyegan_service::{ports, run_command, DatasetEndpointArgs, ServiceCommand};
 
 /// EyeGAN GMD classifier service.
@@ -22,17 +22,8 @@ struct ClassifierArgs {
     #[command(flatten)]
     dataset: DatasetEndpointArgs,
 
-    /// Training jobs running at once.
-    #[arg(long, env = "EYEGAN_CLASSIFIER_MAX_RUNNING", default_value_t = JobLimits::default().max_running)]
-    max_running: usize,
-
-    /// Training jobs waiting behind the running ones; past it, RESOURCE_EXHAUSTED.
-    #[arg(long, env = "EYEGAN_CLASSIFIER_MAX_QUEUED", default_value_t = JobLimits::default().max_queued)]
-    max_queued: usize,
-
-    /// Checkpoints kept per training job (newest first; 0 = all).
-    #[arg(long, env = "EYEGAN_CLASSIFIER_KEEP_CHECKPOINTS", default_value_t = JobLimits::default().keep_checkpoints)]
-    keep_checkpoints: usize,
+    #[command(flatten)]
+    limits: JobLimitArgs,
 
     /// Largest accepted Predict upload, in bytes.
     #[arg(long, env = "EYEGAN_CLASSIFIER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
@@ -47,12 +38,7 @@ impl From<ClassifierArgs> for ClassifierConfig {
     fn from(args: ClassifierArgs) -> Self {
         ClassifierConfig {
             dataset_endpoint: args.dataset.dataset_endpoint,
-            limits: JobLimits {
-                max_running: args.max_running,
-                max_queued: args.max_queued,
-                keep_checkpoints: args.keep_checkpoints,
-                ..JobLimits::default()
-            },
+            limits: args.limits.into(),
             max_upload_bytes: args.max_upload_bytes,
             max_pixels: args.max_pixels,
         }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use eyegan_jobs::JobLimits;
+use eyegan_jobs::JobLimitArgs;
 use eyegan_service::{ports, run_command, DatasetEndpointArgs, ServiceCommand};
 use eyegan_trainer::TrainerConfig;
 
@@ -21,24 +21,15 @@ struct TrainerArgs {
     #[command(flatten)]
     dataset: DatasetEndpointArgs,
 
-    /// Training jobs running at once.
-    #[arg(long, env = "EYEGAN_TRAINER_MAX_RUNNING", default_value_t = JobLimits::default().max_running)]
-    max_running: usize,
-
-    /// Jobs waiting behind the running ones; past it submissions get RESOURCE_EXHAUSTED.
-    #[arg(long, env = "EYEGAN_TRAINER_MAX_QUEUED", default_value_t = JobLimits::default().max_queued)]
-    max_queued: usize,
+    #[command(flatten)]
+    limits: JobLimitArgs,
 }
 
 impl From<TrainerArgs> for TrainerConfig {
     fn from(args: TrainerArgs) -> Self {
         TrainerConfig {
             dataset_endpoint: args.dataset.dataset_endpoint,
-            limits: JobLimits {
-                max_running: args.max_running,
-                max_queued: args.max_queued,
-                ..JobLimits::default()
-            },
+            limits: args.limits.into(),
         }
     }
 }
