@@ -77,12 +77,23 @@ pub fn find_fundus_field(img: &RgbImage) -> FundusField {
 
 /// A square crop of side `2 * radius` around the field, padded with black wherever the field
 /// extends beyond the frame. Without a border the image is padded to a centred square.
+///
+/// The crop is built at full resolution, so it can hold far more pixels than `img` when the
+/// image is much longer than wide; the import pipeline ([`crate::preprocess`]) resizes the window
+/// without building it.
 pub fn crop_fundus(img: &RgbImage) -> RgbImage {
+    let (left, top, side) = fundus_window(img);
+    copy_window(img, left, top, side)
+}
+
+/// The square window around the fundus field that [`crop_fundus`] copies: its top-left corner
+/// (which may lie outside `img`) and its side.
+pub(crate) fn fundus_window(img: &RgbImage) -> (i64, i64, u32) {
     let field = find_fundus_field(img);
     let side = (2.0 * field.radius).round().max(1.0) as u32;
     let left = (field.center.0 - side as f32 / 2.0).round() as i64;
     let top = (field.center.1 - side as f32 / 2.0).round() as i64;
-    copy_window(img, left, top, side)
+    (left, top, side)
 }
 
 /// Copies a `side`x`side` window whose top-left corner is at (left, top), black outside `img`.

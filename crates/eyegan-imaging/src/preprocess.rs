@@ -4,9 +4,9 @@ use image::RgbImage;
 
 use crate::decode::{decode, DecodeLimits};
 use crate::error::ImagingError;
-use crate::fundus_field::crop_fundus;
+use crate::fundus_field::fundus_window;
 use crate::png_codec::encode_png;
-use crate::resize::resize_square;
+use crate::resize::resize_window;
 
 /// Smallest and largest accepted `target_size`.
 pub const TARGET_SIZE_RANGE: std::ops::RangeInclusive<u32> = 8..=4096;
@@ -61,12 +61,20 @@ pub fn preprocess(bytes: &[u8], opts: &PreprocessOptions) -> Result<Preprocessed
     }
     let original = decode(bytes, &opts.limits)?;
     let (original_width, original_height) = original.dimensions();
-    let framed = if opts.crop_fundus {
-        crop_fundus(&original)
+    // The square (the fundus window, or the whole image padded to a centred square) is resized
+    // without being built at full resolution: a thin image inside the pixel budget can still
+    // make a square of billions of pixels.
+    let (left, top, side) = if opts.crop_fundus {
+        fundus_window(&original)
     } else {
-        original
+        let side = original_width.max(original_height);
+        (
+            -(i64::from(side - original_width) / 2),
+            -(i64::from(side - original_height) / 2),
+            side,
+        )
     };
-    let image = resize_square(&framed, opts.target_size);
+    let image = resize_window(&original, left, top, side, opts.target_size);
     let png = encode_png(&image)?;
     Ok(Preprocessed {
         image,
