@@ -70,7 +70,8 @@ compose build s3 dataset trainer generator classifier orchestrator
 
 if $gpu; then
     command -v nvcc >/dev/null || {
-        echo "build-images: --gpu needs the CUDA toolkit (nvcc) to build Candle's CUDA kernels" >&2
+        echo "build-images: --gpu needs the CUDA toolkit (nvcc) to build Candle's CUDA kernels;" \
+            "without one: eval \"\$(deploy/cuda-from-pypi.sh)\" first (CUDA 13.0 from PyPI)" >&2
         exit 1
     }
     gpu_target="$target/gpu"
