@@ -20,6 +20,9 @@ const EMBEDDED_MAX_QUEUED: usize = 1024;
 /// How long the services get to report SERVING.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// After this long without SERVING, [`wait_until_serving`] logs what it is waiting for.
+const SLOW_START: Duration = Duration::from_secs(5);
+
 /// Why the embedded services did not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
@@ -41,12 +44,16 @@ pub enum EmbeddedError {
         source: std::io::Error,
     },
     /// A service did not become healthy.
-    #[error("the embedded {service} service did not become ready: {reason}")]
+    #[error("the {service} service at {url} did not report SERVING within {READY_TIMEOUT:?}: {reason}{hint}")]
     NotReady {
         /// Which service.
         service: &'static str,
+        /// Where it was asked.
+        url: String,
         /// The last health answer.
         reason: String,
+        /// What to check for an `https://` endpoint (a TLS mismatch looks like silence).
+        hint: &'static str,
     },
     /// A service stopped with an error.
     #[error("the embedded {service} service failed: {reason}")]
@@ -215,18 +222,35 @@ fn spawn<E: std::fmt::Display>(
 
 /// Polls every endpoint's health until all report SERVING.
 pub async fn wait_until_serving(endpoints: &Endpoints) -> Result<(), EmbeddedError> {
-    let deadline = Instant::now() + READY_TIMEOUT;
+    let start = Instant::now();
+    let deadline = start + READY_TIMEOUT;
     for (service, url) in endpoints.all() {
+        let mut warned = false;
         loop {
             match eyegan_service::check_health(url, "", Duration::from_secs(5)).await {
                 Ok(()) => break,
                 Err(error) if Instant::now() >= deadline => {
+                    let hint = if url.starts_with("https://") {
+                        " (for an https:// service check [services] tls_ca, and tls_client_cert \
+                         with tls_client_key where it requires mutual TLS)"
+                    } else {
+                        ""
+                    };
                     return Err(EmbeddedError::NotReady {
                         service,
+                        url: url.to_owned(),
                         reason: error.to_string(),
-                    })
+                        hint,
+                    });
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(error) => {
+                    // Quiet while services start; then say what is being waited for.
+                    if !warned && start.elapsed() >= SLOW_START {
+                        tracing::warn!(%service, %url, %error, "not serving yet; retrying for up to {READY_TIMEOUT:?}");
+                        warned = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         }
     }
