@@ -86,8 +86,8 @@ fn every_serve_flag_has_an_eyegan_env_twin() {
         flags += 1;
     }
     assert_eq!(
-        flags, 15,
-        "listen, store, log-format, dataset-endpoint, 6 server security flags, 5 client ones"
+        flags, 16,
+        "listen, store, log-format, dataset-endpoint, 7 server security flags, 5 client ones"
     );
 }
 
