@@ -109,14 +109,24 @@ async fn keeps_exactly_the_passing_images_in_a_new_train_split() {
     assert!(!again.created);
     assert_eq!(again.job.unwrap().job_id, job.job_id);
 
+    // Watching replays no history: the job can advance between the submission and the watch
+    // (seen under load), so only the events after the first snapshot are certain to arrive.
     let mut progress_events = 0;
+    let mut started_at = None;
     while let Some(event) = events.next().await {
-        if let Some(Payload::Generation(progress)) = event.unwrap().event.unwrap().payload {
+        let event = event.unwrap().event.unwrap();
+        let job = event.job.as_ref().unwrap();
+        started_at.get_or_insert((job.state(), job.progress.as_ref().map(|p| p.current)));
+        if let Some(Payload::Generation(progress)) = event.payload {
             assert!(progress.accepted <= progress.attempted || progress.class_name == "dr");
             progress_events += 1;
         }
     }
-    assert!(progress_events >= 2, "expected generation progress events");
+    let (first_state, first_current) = started_at.expect("a watch starts with a snapshot");
+    assert!(
+        progress_events >= 1 || first_state == JobState::Succeeded,
+        "no generation progress event after a first snapshot at {first_state:?}, progress {first_current:?}"
+    );
 
     let done = wait_final(&mut client, &job.job_id).await;
     assert_eq!(done.state(), JobState::Succeeded, "{}", done.reason);
