@@ -47,7 +47,7 @@ fn run_child(args: &Args) -> Result<()> {
     };
     let device = eyegan_nn::parse_device(&args.device)?;
     let figure = figures::prepare(name, &device)?;
-    let measurement = measure(name, figure, args.warmup, args.repetitions)?;
+    let measurement = measure(name, figure, &device, args.warmup, args.repetitions)?;
     println!("{}", serde_json::to_string(&measurement)?);
     Ok(())
 }

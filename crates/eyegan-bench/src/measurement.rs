@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::figures::Figure;
@@ -57,20 +58,26 @@ pub fn peak_rss_mb() -> Result<f64> {
     Ok(kib / 1024.0)
 }
 
-/// Runs `warmup` untimed and `repetitions` timed repetitions of `figure`.
+/// Runs `warmup` untimed and `repetitions` timed repetitions of `figure`, each ending with
+/// `device` synchronised so that queued GPU work is inside the timing.
 pub fn measure(
     name: &str,
     mut figure: Figure,
+    device: &Device,
     warmup: usize,
     repetitions: usize,
 ) -> Result<Measurement> {
-    for _ in 0..warmup {
+    let mut repetition = || -> Result<()> {
         (figure.run)()?;
+        Ok(device.synchronize()?)
+    };
+    for _ in 0..warmup {
+        repetition()?;
     }
     let mut samples = Vec::with_capacity(repetitions);
     for _ in 0..repetitions.max(1) {
         let start = Instant::now();
-        (figure.run)()?;
+        repetition()?;
         samples.push(start.elapsed().as_secs_f64());
     }
     let (median_s, min_s, max_s) = summarise(&samples);

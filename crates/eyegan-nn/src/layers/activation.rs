@@ -195,15 +195,10 @@ fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::R
 const ELEMENTWISE_CHUNK: usize = 1 << 14;
 
 fn map<T: WithDType>(x: &[T], f: impl Fn(f64) -> f64 + Sync) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(ELEMENTWISE_CHUNK)
-        .zip(x.par_chunks(ELEMENTWISE_CHUNK))
-        .for_each(|(out, x)| {
-            for (o, v) in out.iter_mut().zip(x) {
-                *o = T::from_f64(f(v.to_f64()));
-            }
-        });
-    out
+    x.par_iter()
+        .with_min_len(ELEMENTWISE_CHUNK)
+        .map(|v| T::from_f64(f(v.to_f64())))
+        .collect()
 }
 
 impl CustomOp1 for Pointwise {
@@ -242,16 +237,11 @@ impl CustomOp2 for PointwiseGrad {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         fn typed<T: WithDType>(act: Activation, x: &[T], g: &[T]) -> Vec<T> {
-            let mut out = vec![T::zero(); x.len()];
-            out.par_chunks_mut(ELEMENTWISE_CHUNK)
-                .zip(x.par_chunks(ELEMENTWISE_CHUNK))
-                .zip(g.par_chunks(ELEMENTWISE_CHUNK))
-                .for_each(|((out, x), g)| {
-                    for ((o, x), g) in out.iter_mut().zip(x).zip(g) {
-                        *o = T::from_f64(g.to_f64() * act.derivative(x.to_f64()));
-                    }
-                });
-            out
+            x.par_iter()
+                .zip(g)
+                .with_min_len(ELEMENTWISE_CHUNK)
+                .map(|(x, g)| T::from_f64(g.to_f64() * act.derivative(x.to_f64())))
+                .collect()
         }
         let storage = match (s1, s2) {
             (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(typed(
