@@ -89,6 +89,20 @@ impl Snapshot {
         problems
     }
 
+    /// Whether `self` holds a checkpoint pointer of the same job as `key` (a checkpoint pointer
+    /// or file) with a higher step: then `key` may have been pruned by design, when the job saved
+    /// that newer checkpoint (jobs keep only their newest few).
+    pub fn supersedes_checkpoint(&self, key: &str) -> bool {
+        let Some((job, step)) = checkpoint_step(key) else {
+            return false;
+        };
+        self.objects.keys().any(|other| {
+            other.ends_with(".json")
+                && checkpoint_step(other)
+                    .is_some_and(|(other_job, other_step)| other_job == job && other_step > step)
+        })
+    }
+
     /// How many objects `keep` selects.
     pub fn count(&self, keep: impl Fn(&str) -> bool) -> usize {
         self.objects.keys().filter(|key| keep(key)).count()
@@ -108,6 +122,14 @@ pub fn is_checkpoint_of(service: &str) -> impl Fn(&str) -> bool + '_ {
             .and_then(|rest| rest.strip_prefix('/'))
             .is_some_and(|rest| rest.split('/').nth(1) == Some("checkpoints"))
     }
+}
+
+/// The job prefix (`jobs/<service>/<job>`) and step of a checkpoint pointer
+/// (`…/checkpoints/<step>.json`) or checkpoint file (`…/checkpoints/<step>.<id>/<name>`).
+fn checkpoint_step(key: &str) -> Option<(&str, u64)> {
+    let (job, rest) = key.split_once("/checkpoints/")?;
+    let digits = rest.split(['.', '/']).next()?;
+    Some((job, digits.parse().ok()?))
 }
 
 /// Verifies the whole store in `root`; panics listing every problem found.
@@ -210,5 +232,37 @@ fn check_references(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(keys: &[&str]) -> Snapshot {
+        Snapshot {
+            objects: keys
+                .iter()
+                .map(|key| (key.to_string(), String::new()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_a_newer_pointer_of_the_same_job_supersedes_a_checkpoint() {
+        let old_pointer = "jobs/generator/a/checkpoints/00000000000000000001.json";
+        let old_file = "jobs/generator/a/checkpoints/00000000000000000001.f00d/state.bin";
+        let newer = snapshot(&["jobs/generator/a/checkpoints/00000000000000000002.json"]);
+        assert!(newer.supersedes_checkpoint(old_pointer));
+        assert!(newer.supersedes_checkpoint(old_file));
+
+        let same_step = snapshot(&[old_pointer]);
+        let other_job = snapshot(&["jobs/generator/b/checkpoints/00000000000000000009.json"]);
+        let newer_file_only =
+            snapshot(&["jobs/generator/a/checkpoints/00000000000000000002.beef/state.bin"]);
+        for later in [same_step, other_job, newer_file_only] {
+            assert!(!later.supersedes_checkpoint(old_pointer), "{later:?}");
+        }
+        assert!(!newer.supersedes_checkpoint("blobs/sha256/ab/abcd"));
     }
 }
