@@ -7,7 +7,7 @@
 //! includes the dependence of the batch moments on `x` (the usual BatchNorm gradient); the
 //! moments input itself gets no gradient. Sums accumulate in f64.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tensor, WithDType};
 use rayon::prelude::*;
 
 use crate::layers::activation::Activation;
@@ -38,31 +38,62 @@ fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result
     contiguous_slice(s, l, "batch norm op")
 }
 
-/// Per channel: sum over all planes of that channel of `f(index in x)`.
-fn channel_sums((b, c, plane): (usize, usize, usize), f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
-    (0..c)
+/// The contiguous CPU data of a tensor's storage (the backward pass reads `x` and the output
+/// gradient in place instead of copying them out).
+fn cpu_slice<'a, T: WithDType>(s: &'a Storage, l: &Layout) -> candle_core::Result<&'a [T]> {
+    match s {
+        Storage::Cpu(s) => slice(s, l),
+        _ => candle_core::bail!("batch norm op runs on the CPU"),
+    }
+}
+
+/// `Σ f(a[k], b[k])` over two equally long slices, with eight independent partial sums so that
+/// the loop vectorises (a single running sum is one long chain of dependent additions).
+#[inline]
+fn lane_sum<T: WithDType>(a: &[T], b: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
+    const LANES: usize = 8;
+    let mut lanes = [0.0f64; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(a, b)| f(a.to_f64(), b.to_f64()))
+        .sum();
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += f(a[lane].to_f64(), b[lane].to_f64());
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// Per channel: the sum over every image of `plane_sum(channel, range of that plane)`,
+/// computed plane by plane in parallel.
+fn channel_sums(
+    (b, c, plane): (usize, usize, usize),
+    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
+) -> Vec<f64> {
+    let per_plane: Vec<f64> = (0..b * c)
         .into_par_iter()
-        .map(|ch| {
-            let mut sum = 0.0;
-            for image in 0..b {
-                let base = (image * c + ch) * plane;
-                sum += (base..base + plane).map(&f).sum::<f64>();
-            }
-            sum
-        })
-        .collect()
+        .map(|index| plane_sum(index % c, index * plane..(index + 1) * plane))
+        .collect();
+    let mut sums = vec![0.0; c];
+    for (index, value) in per_plane.into_iter().enumerate() {
+        sums[index % c] += value;
+    }
+    sums
 }
 
 fn moments<T: WithDType>(x: &[T], dims: (usize, usize, usize)) -> (Vec<f64>, Vec<f64>) {
     let count = (dims.0 * dims.2) as f64;
-    let mean: Vec<f64> = channel_sums(dims, |i| x[i].to_f64())
+    let mean: Vec<f64> = channel_sums(dims, |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v))
         .into_iter()
         .map(|s| s / count)
         .collect();
-    let plane_c = dims.1 * dims.2;
-    let var = channel_sums(dims, |i| {
-        let d = x[i].to_f64() - mean[(i % plane_c) / dims.2];
-        d * d
+    let var = channel_sums(dims, |ch, r| {
+        let m = mean[ch];
+        lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
     })
     .into_iter()
     .map(|s| s / count)
@@ -104,6 +135,18 @@ fn normaliser(moments: &[f64], channels: usize, eps: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Per channel `(a, b)` with `γ·x̂ + β = a·x + b`.
+fn affine_of_x<T: WithDType>(affine: &[T], norm: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let c = norm.len();
+    norm.iter()
+        .enumerate()
+        .map(|(ch, &(mean, inv_std))| {
+            let a = affine[ch].to_f64() * inv_std;
+            (a, affine[c + ch].to_f64() - mean * a)
+        })
+        .collect()
+}
+
 impl BatchNormAct {
     fn forward<T: WithDType>(
         &self,
@@ -113,24 +156,23 @@ impl BatchNormAct {
         (_, c, plane): (usize, usize, usize),
     ) -> Vec<T> {
         let moments: Vec<f64> = moments.iter().map(|v| v.to_f64()).collect();
-        let norm = normaliser(&moments, c, self.eps);
+        let coefficients = affine_of_x(affine, &normaliser(&moments, c, self.eps));
         let mut out = vec![T::zero(); x.len()];
         out.par_chunks_mut(plane.max(1))
             .zip(x.par_chunks(plane.max(1)))
             .enumerate()
             .for_each(|(index, (dst, src))| {
-                let ch = index % c;
-                let (mean, inv_std) = norm[ch];
-                let scale = affine[ch].to_f64() * inv_std;
-                let shift = affine[c + ch].to_f64() - mean * scale;
+                let (a, b) = coefficients[index % c];
                 for (d, s) in dst.iter_mut().zip(src) {
-                    *d = T::from_f64(self.activation.apply(s.to_f64() * scale + shift));
+                    *d = T::from_f64(self.activation.apply(s.to_f64() * a + b));
                 }
             });
         out
     }
 
-    /// `(dx, d affine)` from the output gradient.
+    /// `(dx, d affine)` from the output gradient: one pass writes the gradient at the
+    /// activation's input (`dy`) into `dx` and sums it per plane, a second (train mode only)
+    /// turns it into `dx` in place.
     fn backward<T: WithDType>(
         &self,
         x: &[T],
@@ -140,39 +182,44 @@ impl BatchNormAct {
         dims: (usize, usize, usize),
     ) -> (Vec<T>, Vec<T>) {
         let (b, c, plane) = dims;
+        let plane = plane.max(1);
         let moments: Vec<f64> = moments.iter().map(|v| v.to_f64()).collect();
         let norm = normaliser(&moments, c, self.eps);
-        let gamma: Vec<f64> = affine[..c].iter().map(|v| v.to_f64()).collect();
-        let beta: Vec<f64> = affine[c..].iter().map(|v| v.to_f64()).collect();
-        let channel = |i: usize| (i / plane) % c;
-        let xhat = |i: usize| {
-            let (mean, inv_std) = norm[channel(i)];
-            (x[i].to_f64() - mean) * inv_std
-        };
-        // gradient at the activation's input
-        let dy = |i: usize| {
-            let ch = channel(i);
-            let pre = gamma[ch] * xhat(i) + beta[ch];
-            grad[i].to_f64() * self.activation.derivative(pre)
-        };
-        let sum_dy = channel_sums(dims, dy);
-        let sum_dy_xhat = channel_sums(dims, |i| dy(i) * xhat(i));
-        let count = (b * plane) as f64;
+        let coefficients = affine_of_x(affine, &norm);
         let mut dx = vec![T::zero(); x.len()];
-        dx.par_chunks_mut(plane.max(1))
+        dx.par_chunks_mut(plane)
+            .zip(x.par_chunks(plane).zip(grad.par_chunks(plane)))
             .enumerate()
-            .for_each(|(index, dst)| {
+            .for_each(|(index, (dst, (src, g)))| {
+                let (a, b) = coefficients[index % c];
+                for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
+                    let pre = s.to_f64() * a + b;
+                    *d = T::from_f64(g.to_f64() * self.activation.derivative(pre));
+                }
+            });
+        let sum_dy = channel_sums(dims, |_, r| lane_sum(&dx[r.clone()], &dx[r], |dy, _| dy));
+        let sum_dy_xhat = channel_sums(dims, |ch, r| {
+            let (mean, inv_std) = norm[ch];
+            lane_sum(&dx[r.clone()], &x[r], |dy, x| dy * (x - mean) * inv_std)
+        });
+        let count = (b * plane) as f64;
+        dx.par_chunks_mut(plane)
+            .zip(x.par_chunks(plane))
+            .enumerate()
+            .for_each(|(index, (dst, src))| {
                 let ch = index % c;
-                let k = gamma[ch] * norm[ch].1;
-                let base = index * plane;
-                for (offset, d) in dst.iter_mut().enumerate() {
-                    let i = base + offset;
-                    let value = if self.train {
-                        k * (dy(i) - sum_dy[ch] / count - xhat(i) * sum_dy_xhat[ch] / count)
-                    } else {
-                        k * dy(i)
-                    };
-                    *d = T::from_f64(value);
+                let (mean, inv_std) = norm[ch];
+                let k = affine[ch].to_f64() * inv_std;
+                if self.train {
+                    let (m1, m2) = (sum_dy[ch] / count, sum_dy_xhat[ch] / count);
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        let xhat = (s.to_f64() - mean) * inv_std;
+                        *d = T::from_f64(k * (d.to_f64() - m1 - xhat * m2));
+                    }
+                } else {
+                    for d in dst.iter_mut() {
+                        *d = T::from_f64(k * d.to_f64());
+                    }
                 }
             });
         let daffine = sum_dy_xhat
@@ -230,13 +277,19 @@ impl CustomOp3 for BatchNormAct {
         let dims = (dims.0, dims.1, dims.2 * dims.3);
         macro_rules! typed {
             ($t:ty) => {{
-                let (x_v, a_v, m_v, g_v) = (
-                    x.flatten_all()?.to_vec1::<$t>()?,
+                let (x_storage, x_layout) = x.storage_and_layout();
+                let (g_storage, g_layout) = grad.storage_and_layout();
+                let (a_v, m_v) = (
                     affine.flatten_all()?.to_vec1::<$t>()?,
                     moments.flatten_all()?.to_vec1::<$t>()?,
-                    grad.flatten_all()?.to_vec1::<$t>()?,
                 );
-                let (dx, da) = self.backward(&x_v, &a_v, &m_v, &g_v, dims);
+                let (dx, da) = self.backward(
+                    cpu_slice::<$t>(&x_storage, x_layout)?,
+                    &a_v,
+                    &m_v,
+                    cpu_slice::<$t>(&g_storage, g_layout)?,
+                    dims,
+                );
                 (
                     Tensor::from_vec(dx, x.shape(), x.device())?,
                     Tensor::from_vec(da, affine.shape(), x.device())?,
