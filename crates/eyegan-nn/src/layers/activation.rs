@@ -20,34 +20,35 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// The slope for `x ≤ 0` (the slope above 0 is 1 for every activation here): written as
-    /// one select, the element loops below vectorise whatever the activation.
-    #[inline]
-    fn negative_slope(self) -> f64 {
-        match self {
-            Self::Identity => 1.0,
-            Self::Relu => 0.0,
-            Self::LeakyRelu(slope) => slope,
-        }
-    }
-
     /// The activation at `x`.
     #[inline]
     pub fn apply(self, x: f64) -> f64 {
-        if x > 0.0 {
-            x
-        } else {
-            self.negative_slope() * x
+        match self {
+            Self::Identity => x,
+            Self::Relu => x.max(0.0),
+            Self::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    slope * x
+                }
+            }
         }
     }
 
     /// Its derivative at `x` (at 0: the left one, as Candle's `relu` and `maximum`).
     #[inline]
     pub fn derivative(self, x: f64) -> f64 {
-        if x > 0.0 {
-            1.0
-        } else {
-            self.negative_slope()
+        match self {
+            Self::Identity => 1.0,
+            Self::Relu => f64::from(u8::from(x > 0.0)),
+            Self::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    slope
+                }
+            }
         }
     }
 
