@@ -217,6 +217,13 @@ fn write_nchw<T: Copy>(src: &[T], nb: usize, channels: usize, positions: usize, 
     }
 }
 
+/// The transpose of a row-major `rows × cols` matrix.
+fn transpose<T: Copy>(matrix: &[T], rows: usize, cols: usize) -> Vec<T> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| matrix[r * cols + c]))
+        .collect()
+}
+
 /// `dst (NCHW chunk) = a · b`, through a scratch matrix when the chunk has several images.
 fn matmul_to_nchw<T: GemmFloat>(
     dst: &mut [T],
@@ -336,7 +343,10 @@ impl ConvOp {
             ConvKind::Conv => (x, gy),
             ConvKind::Transpose => (gy, x),
         };
-        let mut out = vec![T::zero(); outer * taps];
+        // Accumulated transposed (`taps × outer`): with the patch matrix as the left operand
+        // and the kernel-position side transposed on the right, gemm packs both operands
+        // along their contiguous axis (twice as fast here as `side · colsᵀ`).
+        let mut transposed = vec![T::zero(); taps * outer];
         let mut cols = Vec::new();
         for (index, (start, nb)) in plan.chunks().enumerate() {
             let gc = g.with_batch(nb);
@@ -353,13 +363,13 @@ impl ConvOp {
                 positions,
             );
             matmul_into(
-                &mut out,
-                MatRef::row_major(&side, outer, gc.columns()),
-                MatRef::row_major(&cols, taps, gc.columns()).t(),
+                &mut transposed,
+                MatRef::row_major(&cols, taps, gc.columns()),
+                MatRef::row_major(&side, outer, gc.columns()).t(),
                 index > 0,
             )?;
         }
-        Ok(out)
+        Ok(transpose(&transposed, taps, outer))
     }
 
     fn run<T: GemmFloat>(
