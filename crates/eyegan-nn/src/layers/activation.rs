@@ -127,16 +127,8 @@ impl CustomOp2 for BiasAct {
             c: usize,
             plane: usize,
         ) -> Vec<T> {
-            let mut out = vec![T::zero(); x.len()];
-            out.par_chunks_mut(plane)
-                .zip(x.par_chunks(plane))
-                .enumerate()
-                .for_each(|(index, (dst, src))| {
-                    let b = bias[index % c].to_f64();
-                    for (d, s) in dst.iter_mut().zip(src) {
-                        *d = T::from_f64(act.apply(s.to_f64() + b));
-                    }
-                });
+            let mut out = x.to_vec();
+            add_bias_and_activate(&mut out, bias, c, plane, act);
             out
         }
         let storage = match (s1, s2) {
@@ -159,8 +151,7 @@ impl CustomOp2 for BiasAct {
         Ok((storage, l1.shape().clone()))
     }
 
-    /// The activations used here keep the sign of their input (slope > 0), so the derivative
-    /// can be read off the output.
+    /// The derivative is read off the output ([`grad_before_activation`]).
     fn bwd(
         &self,
         _x: &Tensor,
@@ -168,15 +159,50 @@ impl CustomOp2 for BiasAct {
         res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let dpre = res.apply_op2_no_bwd(&grad.contiguous()?, &PointwiseGrad(self.0))?;
-        let (b, c, h, w) = dpre.dims4()?;
-        let dbias = dpre
-            .reshape((b, c, h * w))?
-            .sum_keepdim(2)?
-            .sum_keepdim(0)?
-            .reshape(c)?;
+        let dpre = grad_before_activation(res, grad, self.0)?;
+        let dbias = channel_sum(&dpre)?;
         Ok((Some(dpre), Some(dbias)))
     }
+}
+
+/// `x[b, c, ..] = act(x[b, c, ..] + bias[c])` in place, over NCHW data with `plane` values per
+/// image channel, in parallel over planes.
+pub(crate) fn add_bias_and_activate<T: WithDType>(
+    x: &mut [T],
+    bias: &[T],
+    channels: usize,
+    plane: usize,
+    act: Activation,
+) {
+    x.par_chunks_mut(plane.max(1))
+        .enumerate()
+        .for_each(|(index, values)| {
+            let b = bias[index % channels].to_f64();
+            for v in values.iter_mut() {
+                *v = T::from_f64(act.apply(v.to_f64() + b));
+            }
+        });
+}
+
+/// The gradient at the activation's input from its output `out` and the gradient of the
+/// output. The activations used here keep the sign of their input (slope > 0, or 0 for ReLU,
+/// whose output is positive exactly where its input is), so the derivative can be read off the
+/// output. `out` is contiguous (a custom op's result).
+pub(crate) fn grad_before_activation(
+    out: &Tensor,
+    grad: &Tensor,
+    act: Activation,
+) -> candle_core::Result<Tensor> {
+    out.apply_op2_no_bwd(&grad.contiguous()?, &PointwiseGrad(act))
+}
+
+/// Per-channel sum of an NCHW tensor (the gradient of a channel bias).
+pub(crate) fn channel_sum(x: &Tensor) -> candle_core::Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    x.reshape((b, c, h * w))?
+        .sum_keepdim(2)?
+        .sum_keepdim(0)?
+        .reshape(c)
 }
 
 /// `act(x)` as a custom op whose backward is one fused op too.

@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use candle_nn::{Linear, Module};
 
 use crate::error::Result;
-use crate::layers::activation::{bias_activation, Activation};
+use crate::layers::activation::Activation;
 use crate::layers::conv_ops;
 use crate::layers::init::WeightInit;
 use crate::params::ParamStore;
@@ -68,10 +68,21 @@ impl Module for Conv2d {
 impl Conv2d {
     /// `activation(conv(x) + bias)`, with the bias and activation fused into one op.
     pub fn forward_act(&self, x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
-        let y = conv_ops::conv2d(x, &self.weight, self.stride, self.padding)?;
         match &self.bias {
-            Some(bias) => bias_activation(&y, bias, activation),
-            None => activation.apply_tensor(&y),
+            Some(bias) => conv_ops::conv2d_bias_act(
+                x,
+                &self.weight,
+                bias,
+                self.stride,
+                self.padding,
+                activation,
+            ),
+            None => activation.apply_tensor(&conv_ops::conv2d(
+                x,
+                &self.weight,
+                self.stride,
+                self.padding,
+            )?),
         }
     }
 }
