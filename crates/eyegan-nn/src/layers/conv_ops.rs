@@ -9,8 +9,6 @@
 //! [`MAX_PATCH_ELEMENTS`]; patch matrices are recomputed in the backward pass instead of kept.
 //! Other devices (CUDA) and dtypes use Candle's own kernels.
 
-use std::borrow::Cow;
-
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
 
 use crate::layers::activation::{
@@ -18,6 +16,7 @@ use crate::layers::activation::{
 };
 use crate::layers::gemm::{matmul_into, GemmFloat, MatRef};
 use crate::layers::im2col::{col2im, im2col, PatchGeometry};
+use crate::layers::scratch::Slot;
 use crate::layers::storage::contiguous_slice;
 
 /// Upper bound on the elements of one patch matrix (64 MiB of f32).
@@ -194,8 +193,15 @@ impl ConvOp {
                 (g, channels)
             }
         };
+        // The patch matrix of a chunk stays under `max_patch` elements, and its values on the
+        // kernel-position side (staged or gathered channel-major when a chunk holds several
+        // images) under a quarter of that: a layer with few taps and many output channels
+        // (GMD's first) would otherwise stage its whole output at once.
         let per_image = (g.positions() * g.taps()).max(1);
-        let chunk = (self.max_patch / per_image).clamp(1, batch.max(1));
+        let per_image_outer = (g.positions() * outer).max(1);
+        let chunk = (self.max_patch / per_image)
+            .min(self.max_patch / 4 / per_image_outer)
+            .clamp(1, batch.max(1));
         Ok(Plan { g, outer, chunk })
     }
 
@@ -213,24 +219,27 @@ impl ConvOp {
     }
 }
 
-/// An NCHW chunk of `nb` images seen as `channels × (nb·positions)`: borrowed for one image,
-/// gathered otherwise.
-fn channels_major<T: Copy>(
+/// Runs `f` on an NCHW chunk of `nb` images seen as `channels × (nb·positions)`: the chunk
+/// itself for one image, else gathered into a scratch buffer.
+fn channels_major<T: GemmFloat, R>(
     nchw: &[T],
     nb: usize,
     channels: usize,
     positions: usize,
-) -> Cow<'_, [T]> {
+    f: impl FnOnce(&[T]) -> R,
+) -> R {
     if nb == 1 {
-        return Cow::Borrowed(nchw);
+        return f(nchw);
     }
-    let mut out = Vec::with_capacity(nchw.len());
-    for c in 0..channels {
-        for b in 0..nb {
-            out.extend_from_slice(&nchw[(b * channels + c) * positions..][..positions]);
+    T::with_scratch(Slot::Gathered, nchw.len(), |out| {
+        for c in 0..channels {
+            for b in 0..nb {
+                out[(c * nb + b) * positions..][..positions]
+                    .copy_from_slice(&nchw[(b * channels + c) * positions..][..positions]);
+            }
         }
-    }
-    Cow::Owned(out)
+        f(out)
+    })
 }
 
 /// Inverse of [`channels_major`]: writes `channels × (nb·positions)` back as NCHW.
@@ -262,10 +271,11 @@ fn matmul_to_nchw<T: GemmFloat>(
     if nb == 1 {
         matmul_into(dst, a, b, false)
     } else {
-        let mut scratch = vec![T::zero(); dst.len()];
-        matmul_into(&mut scratch, a, b, false)?;
-        write_nchw(&scratch, nb, channels, positions, dst);
-        Ok(())
+        T::with_scratch(Slot::Staging, dst.len(), |scratch| {
+            matmul_into(scratch, a, b, false)?;
+            write_nchw(scratch, nb, channels, positions, dst);
+            Ok(())
+        })
     }
 }
 
@@ -281,20 +291,27 @@ fn gather_through_weights<T: GemmFloat>(
     let (image_len, outer_len) = (g.image_len(), plan.outer_len());
     let mut out = vec![T::zero(); g.batch * outer_len];
     let wm = MatRef::row_major(w, outer, taps);
-    let mut cols = Vec::new();
-    for (start, nb) in plan.chunks() {
-        let gc = g.with_batch(nb);
-        cols.resize(taps * gc.columns(), T::zero());
-        im2col(
-            &images[start * image_len..][..nb * image_len],
-            &gc,
-            &mut cols,
-        );
-        let cm = MatRef::row_major(&cols, taps, gc.columns());
-        let dst = &mut out[start * outer_len..][..nb * outer_len];
-        matmul_to_nchw(dst, wm, cm, nb, outer, positions)?;
-    }
+    with_patches(plan, |cols| {
+        for (start, nb) in plan.chunks() {
+            let gc = g.with_batch(nb);
+            let cols = &mut cols[..taps * gc.columns()];
+            im2col(&images[start * image_len..][..nb * image_len], &gc, cols);
+            let cm = MatRef::row_major(cols, taps, gc.columns());
+            let dst = &mut out[start * outer_len..][..nb * outer_len];
+            matmul_to_nchw(dst, wm, cm, nb, outer, positions)?;
+        }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// Runs `f` on this thread's patch-matrix scratch buffer, large enough for `plan`'s chunks.
+fn with_patches<T: GemmFloat>(
+    plan: &Plan,
+    f: impl FnOnce(&mut [T]) -> candle_core::Result<()>,
+) -> candle_core::Result<()> {
+    let len = plan.g.taps() * plan.g.positions() * plan.chunk.min(plan.g.batch);
+    T::with_scratch(Slot::Patches, len, f)
 }
 
 /// Outer side → image side: `Wᵀ · values` per chunk, then col2im (conv_transpose2d's forward,
@@ -309,24 +326,19 @@ fn scatter_through_weights<T: GemmFloat>(
     let (image_len, outer_len) = (g.image_len(), plan.outer_len());
     let mut out = vec![T::zero(); g.batch * image_len];
     let wt = MatRef::row_major(w, outer, taps).t();
-    let mut cols = Vec::new();
-    for (start, nb) in plan.chunks() {
-        let gc = g.with_batch(nb);
-        let chunk = channels_major(
-            &values[start * outer_len..][..nb * outer_len],
-            nb,
-            outer,
-            positions,
-        );
-        cols.resize(taps * gc.columns(), T::zero());
-        matmul_into(
-            &mut cols,
-            wt,
-            MatRef::row_major(&chunk, outer, gc.columns()),
-            false,
-        )?;
-        col2im(&cols, &gc, &mut out[start * image_len..][..nb * image_len]);
-    }
+    with_patches(plan, |cols| {
+        for (start, nb) in plan.chunks() {
+            let gc = g.with_batch(nb);
+            let cols = &mut cols[..taps * gc.columns()];
+            let chunk = &values[start * outer_len..][..nb * outer_len];
+            channels_major(chunk, nb, outer, positions, |chunk| {
+                let values = MatRef::row_major(chunk, outer, gc.columns());
+                matmul_into(cols, wt, values, false)
+            })?;
+            col2im(cols, &gc, &mut out[start * image_len..][..nb * image_len]);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -373,28 +385,23 @@ impl ConvOp {
         // and the kernel-position side transposed on the right, gemm packs both operands
         // along their contiguous axis (twice as fast here as `side · colsᵀ`).
         let mut transposed = vec![T::zero(); taps * outer];
-        let mut cols = Vec::new();
-        for (index, (start, nb)) in plan.chunks().enumerate() {
-            let gc = g.with_batch(nb);
-            cols.resize(taps * gc.columns(), T::zero());
-            im2col(
-                &image[start * image_len..][..nb * image_len],
-                &gc,
-                &mut cols,
-            );
-            let side = channels_major(
-                &positions_side[start * outer_len..][..nb * outer_len],
-                nb,
-                outer,
-                positions,
-            );
-            matmul_into(
-                &mut transposed,
-                MatRef::row_major(&cols, taps, gc.columns()),
-                MatRef::row_major(&side, outer, gc.columns()).t(),
-                index > 0,
-            )?;
-        }
+        with_patches(plan, |cols| {
+            for (index, (start, nb)) in plan.chunks().enumerate() {
+                let gc = g.with_batch(nb);
+                let cols = &mut cols[..taps * gc.columns()];
+                im2col(&image[start * image_len..][..nb * image_len], &gc, cols);
+                let side = &positions_side[start * outer_len..][..nb * outer_len];
+                channels_major(side, nb, outer, positions, |side| {
+                    matmul_into(
+                        &mut transposed,
+                        MatRef::row_major(cols, taps, gc.columns()),
+                        MatRef::row_major(side, outer, gc.columns()).t(),
+                        index > 0,
+                    )
+                })?;
+            }
+            Ok(())
+        })?;
         Ok(transpose(&transposed, taps, outer))
     }
 

@@ -7,8 +7,11 @@
 
 use candle_core::WithDType;
 
-/// Element types the gemm crate multiplies natively.
-pub trait GemmFloat: WithDType + Default + std::ops::AddAssign {}
+use crate::layers::scratch::Scratch;
+
+/// Element types the gemm crate multiplies natively (with scratch buffers for the kernels
+/// around it).
+pub trait GemmFloat: WithDType + Default + std::ops::AddAssign + Scratch {}
 impl GemmFloat for f32 {}
 impl GemmFloat for f64 {}
 

@@ -9,6 +9,7 @@ pub mod gemm;
 pub mod im2col;
 pub mod init;
 pub mod pool;
+pub mod scratch;
 mod storage;
 
 pub use activation::Activation;
