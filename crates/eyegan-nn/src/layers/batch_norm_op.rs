@@ -170,9 +170,9 @@ impl BatchNormAct {
         out
     }
 
-    /// `(dx, d affine)` from the output gradient: one pass writes the gradient at the
-    /// activation's input (`dy`) into `dx` and sums it per plane, a second (train mode only)
-    /// turns it into `dx` in place.
+    /// `(dx, d affine)` from the output gradient: one pass sums, per plane, the gradient at the
+    /// activation's input (`dy`) and `dy·x̂`, a second writes `dx`; `dy` is recomputed in f64
+    /// in both rather than stored rounded.
     fn backward<T: WithDType>(
         &self,
         x: &[T],
@@ -182,44 +182,44 @@ impl BatchNormAct {
         dims: (usize, usize, usize),
     ) -> (Vec<T>, Vec<T>) {
         let (b, c, plane) = dims;
-        let plane = plane.max(1);
         let moments: Vec<f64> = moments.iter().map(|v| v.to_f64()).collect();
         let norm = normaliser(&moments, c, self.eps);
         let coefficients = affine_of_x(affine, &norm);
-        let mut dx = vec![T::zero(); x.len()];
-        dx.par_chunks_mut(plane)
-            .zip(x.par_chunks(plane).zip(grad.par_chunks(plane)))
-            .enumerate()
-            .for_each(|(index, (dst, (src, g)))| {
-                let (a, b) = coefficients[index % c];
-                for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
-                    let pre = s.to_f64() * a + b;
-                    *d = T::from_f64(g.to_f64() * self.activation.derivative(pre));
-                }
-            });
-        let sum_dy = channel_sums(dims, |_, r| lane_sum(&dx[r.clone()], &dx[r], |dy, _| dy));
+        let activation = self.activation;
+        let dy = move |ch: usize, x: f64, g: f64| {
+            let (a, b) = coefficients[ch];
+            g * activation.derivative(x * a + b)
+        };
+        let sum_dy = channel_sums(dims, |ch, r| {
+            lane_sum(&x[r.clone()], &grad[r], |x, g| dy(ch, x, g))
+        });
         let sum_dy_xhat = channel_sums(dims, |ch, r| {
             let (mean, inv_std) = norm[ch];
-            lane_sum(&dx[r.clone()], &x[r], |dy, x| dy * (x - mean) * inv_std)
+            lane_sum(&x[r.clone()], &grad[r], |x, g| {
+                dy(ch, x, g) * (x - mean) * inv_std
+            })
         });
         let count = (b * plane) as f64;
-        dx.par_chunks_mut(plane)
-            .zip(x.par_chunks(plane))
+        let mut dx = vec![T::zero(); x.len()];
+        dx.par_chunks_mut(plane.max(1))
+            .zip(
+                x.par_chunks(plane.max(1))
+                    .zip(grad.par_chunks(plane.max(1))),
+            )
             .enumerate()
-            .for_each(|(index, (dst, src))| {
+            .for_each(|(index, (dst, (src, g)))| {
                 let ch = index % c;
                 let (mean, inv_std) = norm[ch];
                 let k = affine[ch].to_f64() * inv_std;
-                if self.train {
-                    let (m1, m2) = (sum_dy[ch] / count, sum_dy_xhat[ch] / count);
-                    for (d, s) in dst.iter_mut().zip(src) {
-                        let xhat = (s.to_f64() - mean) * inv_std;
-                        *d = T::from_f64(k * (d.to_f64() - m1 - xhat * m2));
-                    }
+                let (m1, m2) = if self.train {
+                    (sum_dy[ch] / count, sum_dy_xhat[ch] / count)
                 } else {
-                    for d in dst.iter_mut() {
-                        *d = T::from_f64(k * d.to_f64());
-                    }
+                    (0.0, 0.0)
+                };
+                for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
+                    let x = s.to_f64();
+                    let xhat = (x - mean) * inv_std;
+                    *d = T::from_f64(k * (dy(ch, x, g.to_f64()) - m1 - xhat * m2));
                 }
             });
         let daffine = sum_dy_xhat
