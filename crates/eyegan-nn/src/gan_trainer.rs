@@ -189,7 +189,7 @@ impl GanTrainer {
         self.opt_d.step(&loss_d.backward()?)?;
 
         let fake_in = self.augment(&fake)?;
-        let logits = self.discriminator.forward_t(&fake_in, true)?;
+        let logits = self.discriminator.frozen().forward_t(&fake_in, true)?;
         let loss_g = bce_with_logits_const(&logits, 1.0)?;
         let loss_g_value = self.finite_loss("loss_g", &loss_g)?;
         let d_fake_after = mean_probability(&logits)?;

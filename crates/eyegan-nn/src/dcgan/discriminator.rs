@@ -95,6 +95,24 @@ impl Discriminator {
         &self.config
     }
 
+    /// D with its parameters detached, for G's step: gradients flow through it to the images
+    /// only (none are computed for D's weights, which that step does not update). It shares
+    /// the parameters and the BN running statistics with `self`.
+    pub fn frozen(&self) -> Self {
+        let stages = self
+            .stages
+            .iter()
+            .map(|stage| Stage {
+                conv: stage.conv.detached(),
+                norm: stage.norm.as_ref().map(BatchNorm2d::detached),
+            })
+            .collect();
+        Self {
+            stages,
+            ..self.clone()
+        }
+    }
+
     /// Parameters and BN buffers, keyed as PyTorch's `netD.state_dict()`.
     pub fn params(&self) -> &ParamStore {
         &self.store
@@ -120,5 +138,37 @@ impl ModuleT for Discriminator {
             };
         }
         x.reshape(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    /// The frozen D passes the same gradient to its input and none to its parameters.
+    #[test]
+    fn frozen_d_passes_gradients_to_the_images_only() {
+        let config = DcganConfig::tiny();
+        let device = Device::Cpu;
+        let d = Discriminator::new(&config, &mut SeededRng::new(3, 0), &device, DType::F32)
+            .unwrap();
+        let size = config.image_size;
+        let images = Tensor::randn(0f32, 1.0, (4, config.channels, size, size), &device);
+        let images = Var::from_tensor(&images.unwrap()).unwrap();
+        let grads_of = |d: &Discriminator| {
+            let logits = d.forward_t(images.as_tensor(), true).unwrap();
+            logits.sum_all().unwrap().backward().unwrap()
+        };
+        let (full, frozen) = (grads_of(&d), grads_of(&d.frozen()));
+        let image_grad = |grads: &candle_core::backprop::GradStore| {
+            let grad = grads.get(images.as_tensor()).expect("an image gradient");
+            grad.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
+        assert_eq!(image_grad(&full), image_grad(&frozen));
+        for (name, var) in d.params().trainable_vars() {
+            assert!(full.get(var.as_tensor()).is_some(), "{name} has a gradient");
+            assert!(frozen.get(var.as_tensor()).is_none(), "frozen {name}");
+        }
     }
 }

@@ -32,6 +32,16 @@ pub struct BatchNorm2d {
 }
 
 impl BatchNorm2d {
+    /// The same layer with γ and β detached (no gradient for them); it shares the running
+    /// statistics, which train-mode forwards still update.
+    pub fn detached(&self) -> Self {
+        Self {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+            ..self.clone()
+        }
+    }
+
     /// Registers a BN layer under `name`, weight drawn from `weight_init`, bias 0, running mean 0,
     /// running var 1.
     pub fn new(

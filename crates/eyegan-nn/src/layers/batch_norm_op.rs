@@ -301,6 +301,7 @@ impl CustomOp3 for BatchNormAct {
             candle_core::DType::F64 => typed!(f64),
             other => candle_core::bail!("batch norm op needs f32 or f64, got {other:?}"),
         };
-        Ok((Some(dx), Some(daffine), None))
+        // no gradient for frozen (detached) γ and β, which track no op
+        Ok((Some(dx), affine.track_op().then_some(daffine), None))
     }
 }

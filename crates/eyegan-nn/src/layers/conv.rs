@@ -66,6 +66,16 @@ impl Module for Conv2d {
 }
 
 impl Conv2d {
+    /// The same layer with its parameters detached: backprop passes through it to its input
+    /// but computes no gradient for its weight or bias.
+    pub fn detached(&self) -> Self {
+        Self {
+            weight: self.weight.detach(),
+            bias: self.bias.as_ref().map(Tensor::detach),
+            ..self.clone()
+        }
+    }
+
     /// `activation(conv(x) + bias)`, with the bias and activation fused into one op.
     pub fn forward_act(&self, x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
         match &self.bias {

@@ -485,12 +485,18 @@ impl CustomOp2 for ConvOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        // Only the gradients that backprop will keep: none for an input image or a frozen
+        // (detached) weight, which track no op.
+        let (input_needed, weight_needed) = (x.track_op(), w.track_op());
         let (x, w, grad) = (x.detach(), w.detach(), grad.detach().contiguous()?);
-        let input = GradOp(*self, Target::InputGrad);
-        let weight = GradOp(*self, Target::WeightGrad);
+        let gradient = |needed: bool, target: Target| {
+            needed
+                .then(|| x.apply_op3_no_bwd(&w, &grad, &GradOp(*self, target)))
+                .transpose()
+        };
         Ok((
-            Some(x.apply_op3_no_bwd(&w, &grad, &input)?),
-            Some(x.apply_op3_no_bwd(&w, &grad, &weight)?),
+            gradient(input_needed, Target::InputGrad)?,
+            gradient(weight_needed, Target::WeightGrad)?,
         ))
     }
 }
@@ -536,14 +542,14 @@ impl CustomOp3 for ConvBiasAct {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _bias: &Tensor,
+        bias: &Tensor,
         res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dpre = grad_before_activation(res, grad, self.activation)?;
-        let dbias = channel_sum(&dpre)?;
+        let dbias = bias.track_op().then(|| channel_sum(&dpre)).transpose()?;
         let (dx, dw) = self.conv.bwd(x, w, res, &dpre)?;
-        Ok((dx, dw, Some(dbias)))
+        Ok((dx, dw, dbias))
     }
 }
 
