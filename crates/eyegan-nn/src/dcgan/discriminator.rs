@@ -151,8 +151,8 @@ mod tests {
     fn frozen_d_passes_gradients_to_the_images_only() {
         let config = DcganConfig::tiny();
         let device = Device::Cpu;
-        let d = Discriminator::new(&config, &mut SeededRng::new(3, 0), &device, DType::F32)
-            .unwrap();
+        let d =
+            Discriminator::new(&config, &mut SeededRng::new(3, 0), &device, DType::F32).unwrap();
         let size = config.image_size;
         let images = Tensor::randn(0f32, 1.0, (4, config.channels, size, size), &device);
         let images = Var::from_tensor(&images.unwrap()).unwrap();
