@@ -71,7 +71,7 @@ pub fn load_classifier(
 impl ClassifierTrainer {
     /// Serializes the complete training state (also valid in the middle of an epoch).
     pub fn checkpoint(&self) -> Result<ClassifierCheckpointBlobs> {
-        let optimizer = self.optimizer.export_state();
+        let optimizer = self.optimizer.export_state()?;
         let state = ClassifierCheckpointState {
             format_version: CHECKPOINT_FORMAT_VERSION,
             model: self.model_config,

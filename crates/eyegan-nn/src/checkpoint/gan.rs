@@ -94,8 +94,8 @@ pub fn load_gan_models(
 impl GanTrainer {
     /// Serializes the complete training state.
     pub fn checkpoint(&self) -> Result<GanCheckpointBlobs> {
-        let g_state = self.opt_g.export_state();
-        let d_state = self.opt_d.export_state();
+        let g_state = self.opt_g.export_state()?;
+        let d_state = self.opt_d.export_state()?;
         let mut moments = prefixed("generator", g_state.slots);
         moments.extend(prefixed("discriminator", d_state.slots));
         let state = GanCheckpointState {

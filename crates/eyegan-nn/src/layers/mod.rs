@@ -10,7 +10,7 @@ pub mod im2col;
 pub mod init;
 pub mod pool;
 pub mod scratch;
-mod storage;
+pub(crate) mod storage;
 
 pub use activation::Activation;
 pub use batch_norm::BatchNorm2d;

@@ -4,6 +4,7 @@
 //! plain PyTorch `Adam` (no weight decay) and `SGD` (optional momentum) update rules.
 
 pub mod adam;
+mod adam_in_place;
 pub mod sgd;
 
 use std::collections::HashMap;
@@ -32,8 +33,8 @@ pub trait Optimizer {
     fn step(&mut self, grads: &GradStore) -> Result<()>;
     /// Update steps applied so far.
     fn steps_taken(&self) -> u64;
-    /// A detached copy of the full state.
-    fn export_state(&self) -> OptimizerState;
+    /// A copy of the full state (its own storage: later steps do not change it).
+    fn export_state(&self) -> Result<OptimizerState>;
     /// Restores a state exported from an optimizer over the same parameters.
     fn import_state(&mut self, step: u64, slots: &HashMap<String, Tensor>) -> Result<()>;
 }
@@ -56,14 +57,18 @@ impl Slot {
 }
 
 /// Exports the slots of `params` under the given moment names.
-pub(crate) fn export_slots(params: &[Slot], moment_names: &[&str]) -> Vec<(String, Tensor)> {
+pub(crate) fn export_slots(
+    params: &[Slot],
+    moment_names: &[&str],
+) -> Result<Vec<(String, Tensor)>> {
     let mut out = Vec::new();
     for slot in params {
         for (moment_name, tensor) in moment_names.iter().zip(&slot.moments) {
-            out.push((format!("{moment_name}.{}", slot.name), tensor.detach()));
+            // a copy: the CPU optimizers update moments in place
+            out.push((format!("{moment_name}.{}", slot.name), tensor.copy()?));
         }
     }
-    out
+    Ok(out)
 }
 
 /// Imports the slots of `params` from `tensors`, strictly (same keys, same shapes).
@@ -98,9 +103,12 @@ pub(crate) fn import_slots(
                     ),
                 ));
             }
+            // a contiguous copy of its own: the CPU optimizers update moments in place
             slot.moments[index] = value
                 .to_dtype(slot.var.dtype())?
-                .to_device(slot.var.device())?;
+                .to_device(slot.var.device())?
+                .contiguous()?
+                .copy()?;
         }
     }
     Ok(())

@@ -102,11 +102,11 @@ impl Optimizer for Sgd {
         self.step
     }
 
-    fn export_state(&self) -> OptimizerState {
-        OptimizerState {
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(OptimizerState {
             step: self.step,
-            slots: export_slots(&self.params, self.config.moment_names()),
-        }
+            slots: export_slots(&self.params, self.config.moment_names())?,
+        })
     }
 
     fn import_state(&mut self, step: u64, slots: &HashMap<String, Tensor>) -> Result<()> {
@@ -145,7 +145,7 @@ mod tests {
         .unwrap();
         sgd.step(&grad_of(&var)).unwrap();
         assert!((var.as_tensor().to_vec1::<f64>().unwrap()[0] - 0.8).abs() < 1e-12);
-        assert!(sgd.export_state().slots.is_empty());
+        assert!(sgd.export_state().unwrap().slots.is_empty());
 
         // momentum 0.5: step1 buf=2, w=0.8; step2 g=1.6, buf=2.6, w=0.54
         let var = Var::new(&[1.0f64], &Device::Cpu).unwrap();
@@ -160,6 +160,6 @@ mod tests {
         sgd.step(&grad_of(&var)).unwrap();
         sgd.step(&grad_of(&var)).unwrap();
         assert!((var.as_tensor().to_vec1::<f64>().unwrap()[0] - 0.54).abs() < 1e-12);
-        assert_eq!(sgd.export_state().slots[0].0, "momentum_buffer.w");
+        assert_eq!(sgd.export_state().unwrap().slots[0].0, "momentum_buffer.w");
     }
 }
