@@ -15,7 +15,7 @@ use figures::FIGURES;
 use measurement::{measure, Measurement};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: eyegan_nn::allocator::Allocator = eyegan_nn::allocator::Allocator;
 
 /// CPU benchmarks of EyeGAN's DCGAN and GMD (figures: dcgan_iter_b64, dcgan_iter_b16, gen_b64,
 /// gmd_step_b32, gmd_infer_256). Threads: RAYON_NUM_THREADS.
@@ -54,12 +54,7 @@ fn run_child(args: &Args) -> Result<()> {
 
 fn run_in_child(name: &str, args: &Args) -> Result<Measurement> {
     let exe = std::env::current_exe().context("locating the benchmark binary")?;
-    // mimalloc returns freed memory to the OS after 10 ms by default; the large activation
-    // buffers of every step then come back as fresh pages the kernel must zero (half of a GMD
-    // step's time in `perf`). Keeping freed memory committed removes that cost.
-    let purge_delay = std::env::var("MIMALLOC_PURGE_DELAY").unwrap_or_else(|_| "-1".into());
     let output = Command::new(exe)
-        .env("MIMALLOC_PURGE_DELAY", purge_delay)
         .arg("--child")
         .arg(format!("--repetitions={}", args.repetitions))
         .arg(format!("--warmup={}", args.warmup))
@@ -90,6 +85,7 @@ fn print_row(m: &Measurement) {
 }
 
 fn main() -> Result<()> {
+    eyegan_nn::allocator::keep_freed_memory();
     let args = Args::parse();
     if args.child {
         return run_child(&args);

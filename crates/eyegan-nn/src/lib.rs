@@ -9,6 +9,7 @@
 //! streams (Candle's CPU RNG cannot be seeded), and every checkpoint holds the stream positions
 //! and optimizer moments, so N steps + checkpoint + M steps equals N + M steps.
 
+pub mod allocator;
 pub mod augment;
 pub mod batches;
 pub mod checkpoint;

@@ -57,7 +57,11 @@ enum Command {
     },
 }
 
+#[global_allocator]
+static ALLOCATOR: eyegan_nn::allocator::Allocator = eyegan_nn::allocator::Allocator;
+
 fn main() -> ExitCode {
+    eyegan_nn::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

@@ -45,8 +45,12 @@ impl From<ClassifierArgs> for ClassifierConfig {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: eyegan_nn::allocator::Allocator = eyegan_nn::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    eyegan_nn::allocator::keep_freed_memory();
     let cli = Cli::parse();
     // No subcommand: serve with flags from the environment.
     let command = match cli.command {

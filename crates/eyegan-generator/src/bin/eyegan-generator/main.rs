@@ -14,8 +14,12 @@ struct Cli {
     command: ServiceCommand<GeneratorArgs, { ports::GENERATOR }>,
 }
 
+#[global_allocator]
+static ALLOCATOR: eyegan_nn::allocator::Allocator = eyegan_nn::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    eyegan_nn::allocator::keep_freed_memory();
     let cli = <Cli as clap::Parser>::parse();
     run_command(cli.command, |context, args| async move {
         eyegan_generator::run(

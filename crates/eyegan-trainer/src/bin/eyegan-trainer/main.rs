@@ -34,8 +34,12 @@ impl From<TrainerArgs> for TrainerConfig {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: eyegan_nn::allocator::Allocator = eyegan_nn::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    eyegan_nn::allocator::keep_freed_memory();
     let cli = Cli::parse();
     run_command(cli.command, |context, args| async move {
         eyegan_trainer::run(
