@@ -7,11 +7,11 @@
 //! includes the dependence of the batch moments on `x` (the usual BatchNorm gradient); the
 //! moments input itself gets no gradient. Sums accumulate in f64.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Storage, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 use crate::layers::activation::Activation;
-use crate::layers::storage::contiguous_slice;
+use crate::layers::storage::{contiguous_slice, tensor_slice};
 
 /// `(x, affine, moments)` → `act(γ·(x − mean)/√(var + eps) + β)`.
 #[derive(Debug, Clone, Copy)]
@@ -36,15 +36,6 @@ fn nchw(layout: &Layout) -> candle_core::Result<(usize, usize, usize)> {
 
 fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
     contiguous_slice(s, l, "batch norm op")
-}
-
-/// The contiguous CPU data of a tensor's storage (the backward pass reads `x` and the output
-/// gradient in place instead of copying them out).
-fn cpu_slice<'a, T: WithDType>(s: &'a Storage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    match s {
-        Storage::Cpu(s) => slice(s, l),
-        _ => candle_core::bail!("batch norm op runs on the CPU"),
-    }
 }
 
 /// `Σ f(a[k], b[k])` over two equally long slices, with eight independent partial sums so that
@@ -284,10 +275,10 @@ impl CustomOp3 for BatchNormAct {
                     moments.flatten_all()?.to_vec1::<$t>()?,
                 );
                 let (dx, da) = self.backward(
-                    cpu_slice::<$t>(&x_storage, x_layout)?,
+                    tensor_slice::<$t>(&x_storage, x_layout, "batch norm op")?,
                     &a_v,
                     &m_v,
-                    cpu_slice::<$t>(&g_storage, g_layout)?,
+                    tensor_slice::<$t>(&g_storage, g_layout, "batch norm op")?,
                     dims,
                 );
                 (

@@ -743,10 +743,9 @@ mod tests {
                     .broadcast_add(&bt.reshape((1, 4, 1, 1)).unwrap())
                     .unwrap();
                 let theirs = run(activation.apply_tensor(&stock).unwrap());
-                for (name, a, b) in ["y", "dx", "dw", "dbias"]
+                for (name, (a, b)) in ["y", "dx", "dw", "dbias"]
                     .iter()
                     .zip(ours.iter().zip(&theirs))
-                    .map(|(name, (a, b))| (name, a, b))
                 {
                     assert_close(a, b, 1e-5, &format!("{name} {dtype:?} {activation:?}"));
                 }

@@ -9,7 +9,7 @@
 use candle_core::{CpuStorage, DType, InplaceOp2, InplaceOp3, Layout, Tensor, WithDType};
 use rayon::prelude::*;
 
-use crate::layers::storage::contiguous_slice;
+use crate::layers::storage::{contiguous_slice, contiguous_slice_mut};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 15;
@@ -47,14 +47,6 @@ pub(crate) struct ParamUpdate {
     pub step_size: f64,
 }
 
-/// The contiguous mutable slice `layout` addresses in `data`.
-fn slice_mut<'a, T>(data: &'a mut [T], layout: &Layout) -> candle_core::Result<&'a mut [T]> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("adam update expects contiguous tensors".into()))?;
-    Ok(&mut data[start..end])
-}
-
 impl MomentUpdate {
     fn run<T: WithDType>(&self, x: &mut [T], g: &[T]) {
         let (keep, add, zero) = (T::from_f64(self.keep), T::from_f64(self.add), T::zero());
@@ -82,8 +74,14 @@ impl InplaceOp2 for MomentUpdate {
         l2: &Layout,
     ) -> candle_core::Result<()> {
         match s1 {
-            CpuStorage::F32(x) => self.run(slice_mut(x, l1)?, contiguous_slice(s2, l2, "adam")?),
-            CpuStorage::F64(x) => self.run(slice_mut(x, l1)?, contiguous_slice(s2, l2, "adam")?),
+            CpuStorage::F32(x) => self.run(
+                contiguous_slice_mut(x, l1, "adam")?,
+                contiguous_slice(s2, l2, "adam")?,
+            ),
+            CpuStorage::F64(x) => self.run(
+                contiguous_slice_mut(x, l1, "adam")?,
+                contiguous_slice(s2, l2, "adam")?,
+            ),
             _ => candle_core::bail!("adam moment update needs f32 or f64"),
         }
         Ok(())
@@ -125,7 +123,7 @@ impl InplaceOp3 for ParamUpdate {
         macro_rules! typed {
             ($p:expr) => {
                 self.run(
-                    slice_mut($p, l1)?,
+                    contiguous_slice_mut($p, l1, "adam")?,
                     contiguous_slice(s2, l2, "adam")?,
                     contiguous_slice(s3, l3, "adam")?,
                 )
