@@ -1,6 +1,6 @@
 //! Following a submitted job to its end over `WatchJob`, reconnecting when the stream breaks.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eyegan_proto::classifier::v1::classifier_service_client::ClassifierServiceClient;
 use eyegan_proto::common::v1::{GetJobRequest, Job, JobEvent, JobState, WatchJobRequest};
@@ -8,6 +8,8 @@ use eyegan_proto::generator::v1::generator_service_client::GeneratorServiceClien
 use eyegan_proto::trainer::v1::trainer_service_client::TrainerServiceClient;
 use eyegan_service::ServiceChannel;
 use futures::StreamExt;
+
+use crate::retry::{is_transient, RETRY_FOR};
 
 /// The service a job runs on.
 #[derive(Debug, Clone)]
@@ -96,7 +98,8 @@ impl JobClient {
             job_id: job_id.to_owned(),
             status,
         };
-        let mut failures = 0u32;
+        // When the service was last seen answering; it gets [`RETRY_FOR`] to come back.
+        let mut last_answer = Instant::now();
         loop {
             match self.watch(job_id).await {
                 Ok(mut stream) => {
@@ -110,13 +113,12 @@ impl JobClient {
                             }
                         }
                     }
+                    last_answer = Instant::now();
                 }
-                Err(status) if status.code() == tonic::Code::NotFound => return Err(rpc(status)),
+                Err(status) if !is_transient(&status) || last_answer.elapsed() > RETRY_FOR => {
+                    return Err(rpc(status))
+                }
                 Err(status) => {
-                    failures += 1;
-                    if failures > 30 {
-                        return Err(rpc(status));
-                    }
                     tracing::warn!(job_id, error = %status, "watching the job failed; retrying");
                 }
             }

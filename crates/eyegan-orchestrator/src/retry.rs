@@ -52,15 +52,25 @@ where
 
 /// `retried!("what", client.method(request))`: the call through [`idempotent`], with a clone of
 /// the client and of the request for every try.
+///
+/// `retried!("what", client.method(request), |response| expr)` also evaluates `expr` (which may
+/// `.await` and use `?` on `tonic::Status`) inside every try: a streamed answer is read to its end
+/// there, so a stream the service broke off is asked for again from the start.
 #[macro_export]
 macro_rules! retried {
     ($what:expr, $client:ident . $method:ident ( $request:expr )) => {
+        $crate::retried!($what, $client.$method($request), |response| Ok(response))
+    };
+    ($what:expr, $client:ident . $method:ident ( $request:expr ), |$response:ident| $then:expr) => {
         async {
             let request = $request;
             $crate::retry::idempotent($what, || {
                 let mut client = $client.clone();
                 let request = request.clone();
-                async move { client.$method(request).await }
+                async move {
+                    let $response = client.$method(request).await?;
+                    $then
+                }
             })
             .await
         }

@@ -113,7 +113,7 @@ async fn train_one(
     );
     let step_name = name.clone();
     ctx.step(&name, &inputs, |id| async move {
-        let mut client = ctx.clients.trainers[trainer].clone();
+        let client = ctx.clients.trainers[trainer].clone();
         let request = SubmitTrainGanRequest {
             request_id: id.request_id(),
             dataset: Some(split.dataset.to_proto()),
@@ -137,8 +137,8 @@ async fn train_one(
         let Some(job_result::Kind::TrainGan(result)) = job.result.and_then(|r| r.kind) else {
             anyhow::bail!("{step_name}: the job succeeded without a GAN result");
         };
-        let curve = fetch_curve(&mut client, &job.job_id, result.iterations).await?;
-        let sample_grid = fetch_grid(ctx, &mut client, &job.job_id, &step_name).await?;
+        let curve = fetch_curve(&client, &job.job_id, result.iterations).await?;
+        let sample_grid = fetch_grid(ctx, &client, &job.job_id, &step_name).await?;
         Ok(GanRecord {
             class_name,
             seed,
@@ -167,7 +167,7 @@ type TrainerClient = eyegan_proto::trainer::v1::trainer_service_client::TrainerS
 >;
 
 async fn fetch_curve(
-    client: &mut TrainerClient,
+    client: &TrainerClient,
     job_id: &str,
     iterations: u64,
 ) -> anyhow::Result<Vec<GanPoint>> {
@@ -176,25 +176,32 @@ async fn fetch_curve(
         from_iteration: 0,
         stride: (iterations / CURVE_POINTS).max(1),
     };
-    let mut stream = client.get_training_metrics(request).await?.into_inner();
-    let mut curve = Vec::new();
-    while let Some(message) = stream.next().await {
-        for m in message?.metrics {
-            curve.push(GanPoint {
-                iteration: m.iteration,
-                loss_d: m.loss_d,
-                loss_g: m.loss_g,
-                d_real: m.d_real,
-                d_fake: m.d_fake_before,
-            });
+    let curve = crate::retried!(
+        "GetTrainingMetrics",
+        client.get_training_metrics(request),
+        |response| {
+            let mut stream = response.into_inner();
+            let mut curve = Vec::new();
+            while let Some(message) = stream.next().await {
+                curve.extend(message?.metrics.into_iter().map(|m| GanPoint {
+                    iteration: m.iteration,
+                    loss_d: m.loss_d,
+                    loss_g: m.loss_g,
+                    d_real: m.d_real,
+                    d_fake: m.d_fake_before,
+                }));
+            }
+            Ok(curve)
         }
-    }
+    )
+    .await
+    .with_context(|| format!("reading the training metrics of job {job_id}"))?;
     Ok(curve)
 }
 
 async fn fetch_grid(
     ctx: &StepContext,
-    client: &mut TrainerClient,
+    client: &TrainerClient,
     job_id: &str,
     step_name: &str,
 ) -> anyhow::Result<Option<String>> {
@@ -202,17 +209,28 @@ async fn fetch_grid(
         job_id: job_id.to_owned(),
         iteration: 0,
     };
-    let mut stream = match client.get_sample_grid(request).await {
-        Ok(response) => response.into_inner(),
-        Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
-        Err(status) => return Err(status.into()),
-    };
-    let mut png = Vec::new();
-    while let Some(message) = stream.next().await {
-        if let Some(chunk) = message?.chunk {
-            png.extend_from_slice(&chunk.data);
+    let png = crate::retried!(
+        "GetSampleGrid",
+        client.get_sample_grid(request),
+        |response| {
+            let mut stream = response.into_inner();
+            let mut png = Vec::new();
+            while let Some(message) = stream.next().await {
+                if let Some(chunk) = message?.chunk {
+                    png.extend_from_slice(&chunk.data);
+                }
+            }
+            Ok(png)
         }
-    }
+    )
+    .await;
+    let png = match png {
+        Ok(png) => png,
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+        Err(status) => {
+            return Err(status).with_context(|| format!("reading the sample grid of job {job_id}"))
+        }
+    };
     let relative = format!("figures/{step_name}-samples.png");
     let path = ctx.run_dir.join(&relative);
     std::fs::create_dir_all(ctx.run_dir.join("figures"))?;

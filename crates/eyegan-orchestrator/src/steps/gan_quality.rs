@@ -174,8 +174,8 @@ async fn import_synthetic(
             })),
         });
     }
-    let mut client = ctx.clients.dataset.clone();
-    match client.import(futures::stream::iter(requests)).await {
+    let client = ctx.clients.dataset.clone();
+    match crate::retried!("Import", client.import(futures::stream::iter(requests))).await {
         Ok(_) => {}
         // A crash after the import and before the step record: the dataset is ours.
         Err(status) if status.code() == tonic::Code::AlreadyExists => {}
@@ -194,7 +194,7 @@ async fn import_synthetic(
         seed,
         group_regex: String::new(),
     };
-    match client.create_split(request).await {
+    match crate::retried!("CreateSplit", client.create_split(request)).await {
         Ok(_) => {}
         Err(status) if status.code() == tonic::Code::FailedPrecondition => {}
         Err(status) => return Err(status).with_context(|| format!("splitting {name}")),

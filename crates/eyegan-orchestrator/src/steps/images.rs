@@ -30,7 +30,7 @@ pub async fn stream_split(
     dataset: &DatasetVersion,
     split: Split,
 ) -> anyhow::Result<Vec<StoredImage>> {
-    let mut client = ctx.clients.dataset.clone();
+    let client = ctx.clients.dataset.clone();
     let request = StreamImagesRequest {
         dataset: Some(dataset.to_proto()),
         split: split as i32,
@@ -45,28 +45,31 @@ pub async fn stream_split(
             dataset.version
         )
     };
-    let mut stream = client
-        .stream_images(request)
-        .await
-        .with_context(what)?
-        .into_inner();
-    let mut images = Vec::new();
-    while let Some(message) = stream.next().await {
-        for image in message.with_context(what)?.images {
-            let pixels = eyegan_imaging::decode_png_rgb(&image.png)
-                .with_context(|| format!("stored image {} is unreadable", image.image_id))?;
-            let synthetic = image
-                .provenance
-                .as_ref()
-                .is_some_and(|p| p.source() == ImageSource::Synthetic);
-            images.push(StoredImage {
-                image_id: image.image_id,
-                class_name: image.class_name,
-                synthetic,
-                png: image.png,
-                pixels,
-            });
+    let stored = crate::retried!("StreamImages", client.stream_images(request), |response| {
+        let mut stream = response.into_inner();
+        let mut stored = Vec::new();
+        while let Some(message) = stream.next().await {
+            stored.extend(message?.images);
         }
+        Ok(stored)
+    })
+    .await
+    .with_context(what)?;
+    let mut images = Vec::with_capacity(stored.len());
+    for image in stored {
+        let pixels = eyegan_imaging::decode_png_rgb(&image.png)
+            .with_context(|| format!("stored image {} is unreadable", image.image_id))?;
+        let synthetic = image
+            .provenance
+            .as_ref()
+            .is_some_and(|p| p.source() == ImageSource::Synthetic);
+        images.push(StoredImage {
+            image_id: image.image_id,
+            class_name: image.class_name,
+            synthetic,
+            png: image.png,
+            pixels,
+        });
     }
     Ok(images)
 }
