@@ -18,6 +18,7 @@ use crate::layers::gemm::{matmul_into, GemmFloat, MatRef};
 use crate::layers::im2col::{col2im, im2col, PatchGeometry};
 use crate::layers::scratch::Slot;
 use crate::layers::storage::contiguous_slice;
+use crate::layers::winograd::{conv3x3, flipped_kernel, Conv3x3};
 
 /// Upper bound on the elements of one patch matrix (4 MiB of f32) unless a single image needs
 /// more: chunks of small images stay cache-sized (at 16 Mi elements, the DCGAN and GMD figures
@@ -122,6 +123,20 @@ impl Plan {
         (0..self.g.batch)
             .step_by(self.chunk)
             .map(|start| (start, self.chunk.min(self.g.batch - start)))
+    }
+
+    /// The Winograd form of a conv2d plan, where it [applies](Conv3x3::applies).
+    fn winograd(&self) -> Option<Conv3x3> {
+        let g = self.g;
+        let conv = Conv3x3 {
+            batch: g.batch,
+            channels_in: g.channels,
+            channels_out: self.outer,
+            height: g.height,
+            width: g.width,
+            padding: g.padding,
+        };
+        conv.applies(g.kernel, g.stride).then_some(conv)
     }
 
     /// Values per image on the kernel-position side.
@@ -347,9 +362,10 @@ fn scatter_through_weights<T: GemmFloat>(
 impl ConvOp {
     /// Forward pass: `x` is the input, `w` the weight.
     fn forward<T: GemmFloat>(&self, plan: &Plan, x: &[T], w: &[T]) -> candle_core::Result<Vec<T>> {
-        match self.kind {
-            ConvKind::Conv => gather_through_weights(plan, w, x),
-            ConvKind::Transpose => scatter_through_weights(plan, w, x),
+        match (self.kind, plan.winograd()) {
+            (ConvKind::Conv, Some(conv)) => conv3x3(&conv, x, w),
+            (ConvKind::Conv, None) => gather_through_weights(plan, w, x),
+            (ConvKind::Transpose, _) => scatter_through_weights(plan, w, x),
         }
     }
 
@@ -360,9 +376,14 @@ impl ConvOp {
         w: &[T],
         gy: &[T],
     ) -> candle_core::Result<Vec<T>> {
-        match self.kind {
-            ConvKind::Conv => scatter_through_weights(plan, w, gy),
-            ConvKind::Transpose => gather_through_weights(plan, w, gy),
+        let backward = plan.winograd().map(|conv| conv.input_gradient());
+        match (self.kind, backward) {
+            (ConvKind::Conv, Some(back)) if back.applies(3, 1) => {
+                let flipped = flipped_kernel(w, plan.outer, plan.g.channels);
+                conv3x3(&back, gy, &flipped)
+            }
+            (ConvKind::Conv, _) => scatter_through_weights(plan, w, gy),
+            (ConvKind::Transpose, _) => gather_through_weights(plan, w, gy),
         }
     }
 
@@ -630,33 +651,40 @@ mod tests {
     }
 
     /// Forward values and both gradients match Candle's own kernels within 1e-5 relative, in
-    /// f32 and f64, for the geometries of DCGAN (k4 s2 p1, k4 s1 p0) and GMD (k3 s1 p1, p0).
+    /// f32 and f64, for the geometries of DCGAN (k4 s2 p1, k4 s1 p0) and GMD (k3 s1 p1, p0),
+    /// the wide 3×3 ones through the Winograd path.
     #[test]
     fn matches_candles_kernels_forward_and_backward() {
         let device = Device::Cpu;
         for dtype in [DType::F64, DType::F32] {
-            for (batch, side, kernel, stride, padding) in [
-                (3, 6, 3, 1, 1),
-                (2, 8, 4, 2, 1),
-                (2, 4, 4, 1, 0),
-                (3, 5, 3, 1, 0),
-                (1, 1, 4, 1, 0),
+            for (batch, side, kernel, stride, padding, (wide, narrow)) in [
+                (3, 6, 3, 1, 1, (5, 4)),
+                (2, 8, 4, 2, 1, (5, 4)),
+                (2, 4, 4, 1, 0, (5, 4)),
+                (3, 5, 3, 1, 0, (5, 4)),
+                (1, 1, 4, 1, 0, (5, 4)),
+                (2, 6, 3, 1, 1, (17, 16)),
+                (2, 7, 3, 1, 0, (16, 18)),
+                (2, 3, 3, 1, 2, (16, 16)),
             ] {
-                let what = format!("{dtype:?} b{batch} side {side} k{kernel} s{stride} p{padding}");
-                let x = Var::randn(0f32, 1.0, (batch, 5, side, side), &device).unwrap();
+                let what = format!(
+                    "{dtype:?} b{batch} side {side} k{kernel} s{stride} p{padding} \
+                     channels {wide}/{narrow}"
+                );
+                let x = Var::randn(0f32, 1.0, (batch, wide, side, side), &device).unwrap();
                 let x = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
                 let fits = side + 2 * padding >= kernel;
                 for (op, stock, w_shape, runs) in [
                     (
                         conv2d as Run,
                         stock_conv as Run,
-                        (4, 5, kernel, kernel),
+                        (narrow, wide, kernel, kernel),
                         fits,
                     ),
                     (
                         conv_transpose2d as Run,
                         stock_transpose as Run,
-                        (5, 4, kernel, kernel),
+                        (wide, narrow, kernel, kernel),
                         true,
                     ),
                 ] {

@@ -37,6 +37,17 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
+    /// A matrix whose rows start `row_stride` elements apart (`data[r * row_stride + c]`).
+    pub fn strided(data: &'a [T], rows: usize, cols: usize, row_stride: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride: 1,
+        }
+    }
+
     /// The transpose (a view: no data moves).
     pub fn t(self) -> Self {
         Self {
@@ -67,13 +78,41 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// `dst = a · b` (or `dst += a · b` with `accumulate`), `dst` row-major `a.rows × b.cols`.
-#[allow(unsafe_code)]
+/// `dst = a · b` (or `dst += a · b` with `accumulate`), `dst` row-major `a.rows × b.cols`, on
+/// Candle's thread count.
 pub fn matmul_into<T: GemmFloat>(
     dst: &mut [T],
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     accumulate: bool,
+) -> candle_core::Result<()> {
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    matmul_with(dst, a, b, accumulate, parallelism)
+}
+
+/// [`matmul_into`] on the calling thread only, for callers that run several products in
+/// parallel themselves.
+pub fn matmul_into_serial<T: GemmFloat>(
+    dst: &mut [T],
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accumulate: bool,
+) -> candle_core::Result<()> {
+    matmul_with(dst, a, b, accumulate, gemm::Parallelism::None)
+}
+
+#[allow(unsafe_code)]
+fn matmul_with<T: GemmFloat>(
+    dst: &mut [T],
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
 ) -> candle_core::Result<()> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k {
@@ -96,12 +135,6 @@ pub fn matmul_into<T: GemmFloat>(
         }
         return Ok(());
     }
-    let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     let stride = |s: usize| s as isize;
     // SAFETY: `dst` is an exclusive, `m·n`-element row-major buffer (column stride 1, row stride
     // n); `check` proved that every element `a` and `b` address lies inside their slices; T is

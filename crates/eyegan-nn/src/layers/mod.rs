@@ -11,6 +11,7 @@ pub mod init;
 pub mod pool;
 pub mod scratch;
 pub(crate) mod storage;
+pub mod winograd;
 
 pub use activation::Activation;
 pub use batch_norm::BatchNorm2d;
