@@ -10,6 +10,7 @@
 //! Other devices (CUDA) and dtypes use Candle's own kernels.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::layers::activation::{
     add_bias_and_activate, bias_activation, channel_sum, grad_before_activation, Activation,
@@ -269,11 +270,29 @@ fn write_nchw<T: Copy>(src: &[T], nb: usize, channels: usize, positions: usize, 
     }
 }
 
-/// The transpose of a row-major `rows × cols` matrix.
-fn transpose<T: Copy>(matrix: &[T], rows: usize, cols: usize) -> Vec<T> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| matrix[r * cols + c]))
-        .collect()
+/// The transpose of a row-major `rows × cols` matrix, in 32×32 blocks (a block of either
+/// matrix stays in cache while its transposed lines are written), block rows in parallel.
+fn transpose<T: Copy + Default + Send + Sync>(matrix: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const BLOCK: usize = 32;
+    let mut out = vec![T::default(); rows * cols];
+    if rows == 0 {
+        return out;
+    }
+    out.par_chunks_mut(BLOCK * rows)
+        .enumerate()
+        .for_each(|(block, out)| {
+            let first_col = block * BLOCK;
+            let block_cols = out.len() / rows;
+            for first_row in (0..rows).step_by(BLOCK) {
+                for c in 0..block_cols {
+                    let line = &mut out[c * rows + first_row..][..BLOCK.min(rows - first_row)];
+                    for (r, v) in line.iter_mut().enumerate() {
+                        *v = matrix[(first_row + r) * cols + first_col + c];
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// `dst (NCHW chunk) = a · b`, through a scratch matrix when the chunk has several images.
@@ -776,6 +795,19 @@ mod tests {
                     .zip(ours.iter().zip(&theirs))
                 {
                     assert_close(a, b, 1e-5, &format!("{name} {dtype:?} {activation:?}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_matches_the_definition() {
+        for (rows, cols) in [(1, 1), (3, 70), (65, 33), (32, 64), (0, 4)] {
+            let matrix: Vec<usize> = (0..rows * cols).collect();
+            let t = transpose(&matrix, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(t[c * rows + r], matrix[r * cols + c], "{rows}×{cols}");
                 }
             }
         }
