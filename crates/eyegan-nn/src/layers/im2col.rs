@@ -8,6 +8,8 @@
 
 use rayon::prelude::*;
 
+use crate::layers::scratch::{Scratch, Slot};
+
 /// Geometry of an image batch seen through a square kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PatchGeometry {
@@ -73,38 +75,85 @@ impl PatchGeometry {
 
 /// Fills `dst` (`taps × columns`, row-major) with the receptive fields of `image`
 /// (`batch × channels × height × width`), zeros where the kernel overlaps the padding.
-pub fn im2col<T: Copy + Default + Send + Sync>(image: &[T], g: &PatchGeometry, dst: &mut [T]) {
-    let (k, columns, positions) = (g.kernel, g.columns(), g.positions());
-    let plane = g.height * g.width;
-    debug_assert_eq!(dst.len(), g.taps() * columns);
+///
+/// With a stride `s` above 1, a tap reads every `s`-th pixel of a row: the image's columns are
+/// first split by phase (`x mod s`) into a scratch buffer, so every tap row is filled with
+/// contiguous copies instead of strided gathers.
+pub fn im2col<T: Scratch + Send + Sync>(image: &[T], g: &PatchGeometry, dst: &mut [T]) {
+    debug_assert_eq!(dst.len(), g.taps() * g.columns());
     debug_assert_eq!(image.len(), g.batch * g.image_len());
+    if g.stride == 1 {
+        return fill_patches(image, g, g.width, dst);
+    }
+    let row_len = g.width.div_ceil(g.stride);
+    let len = g.batch * g.channels * g.stride * g.height * row_len;
+    T::with_scratch(Slot::Phases, len, |phases| {
+        split_columns_by_phase(image, g, row_len, phases);
+        fill_patches(phases, g, row_len, dst);
+    })
+}
+
+/// Writes every image plane as `stride` planes of `row_len`-long rows, phase `r` holding
+/// columns `r, r + stride, …` (the rest of a row zero).
+fn split_columns_by_phase<T: Copy + Default + Send + Sync>(
+    image: &[T],
+    g: &PatchGeometry,
+    row_len: usize,
+    phases: &mut [T],
+) {
+    let s = g.stride;
+    phases
+        .par_chunks_mut(s * g.height * row_len)
+        .zip(image.par_chunks(g.height * g.width))
+        .for_each(|(planes, src)| {
+            for (r, phase) in planes.chunks_exact_mut(g.height * row_len).enumerate() {
+                let n = g.width.saturating_sub(r).div_ceil(s);
+                for (line, src_line) in phase
+                    .chunks_exact_mut(row_len)
+                    .zip(src.chunks_exact(g.width))
+                {
+                    let columns = src_line.get(r..).unwrap_or(&[]).iter().step_by(s);
+                    for (v, x) in line[..n].iter_mut().zip(columns) {
+                        *v = *x;
+                    }
+                    line[n..].fill(T::default());
+                }
+            }
+        });
+}
+
+/// [`im2col`] from `source`, the images with each plane split into `stride` phase planes of
+/// `row_len`-long rows (for stride 1, the images themselves with `row_len = width`).
+fn fill_patches<T: Copy + Default + Send + Sync>(
+    source: &[T],
+    g: &PatchGeometry,
+    row_len: usize,
+    dst: &mut [T],
+) {
+    let (k, s, columns, positions) = (g.kernel, g.stride, g.columns(), g.positions());
+    let phase_plane = g.height * row_len;
     dst.par_chunks_mut(columns.max(1))
         .enumerate()
         .for_each(|(tap, row)| {
             let (c, ky, kx) = (tap / (k * k), (tap / k) % k, tap % k);
             let xs = g.valid_positions(kx, g.width, g.out_w);
             let ys = g.valid_positions(ky, g.height, g.out_h);
+            // pixel x = first + i·s of a row sits at first / s + i of phase first mod s
+            let first = (xs.start * s + kx).saturating_sub(g.padding);
             for b in 0..g.batch {
-                let src = &image[(b * g.channels + c) * plane..][..plane];
+                let planes = &source[(b * g.channels + c) * s * phase_plane..][..s * phase_plane];
+                let phase = &planes[(first % s) * phase_plane..][..phase_plane];
                 let out = &mut row[b * positions..][..positions];
-                for oy in 0..g.out_h {
-                    let line = &mut out[oy * g.out_w..][..g.out_w];
+                for (oy, line) in out.chunks_exact_mut(g.out_w.max(1)).enumerate() {
                     if !ys.contains(&oy) {
                         line.fill(T::default());
                         continue;
                     }
-                    let y = oy * g.stride + ky - g.padding;
-                    let src_line = &src[y * g.width..][..g.width];
+                    let y = oy * s + ky - g.padding;
+                    let src_line = &phase[y * row_len..][..row_len];
                     line[..xs.start].fill(T::default());
                     line[xs.end..].fill(T::default());
-                    let first = xs.start * g.stride + kx - g.padding;
-                    if g.stride == 1 {
-                        line[xs.clone()].copy_from_slice(&src_line[first..][..xs.len()]);
-                    } else {
-                        for (i, v) in line[xs.clone()].iter_mut().enumerate() {
-                            *v = src_line[first + i * g.stride];
-                        }
-                    }
+                    line[xs.clone()].copy_from_slice(&src_line[first / s..][..xs.len()]);
                 }
             }
         });

@@ -18,9 +18,11 @@ pub enum Slot {
     Staging,
     /// NCHW values gathered channel-major.
     Gathered,
+    /// Image columns split by phase for a strided im2col.
+    Phases,
 }
 
-const SLOTS: usize = 3;
+const SLOTS: usize = 4;
 
 /// Element types with per-thread scratch buffers.
 pub trait Scratch: Copy + Default + 'static {
