@@ -7,6 +7,8 @@
 //! the GEMM writes NCHW output in place, and weights enter the GEMM as strided views (no
 //! transposed copies). Batches are processed in chunks whose patch matrix stays under
 //! [`MAX_PATCH_ELEMENTS`]; patch matrices are recomputed in the backward pass instead of kept.
+//! Wide 3×3 stride-1 convolutions (GMD's) take the Winograd path of
+//! [`winograd`](crate::layers::winograd) instead, forward and both gradients.
 //! Other devices (CUDA) and dtypes use Candle's own kernels.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
@@ -19,7 +21,7 @@ use crate::layers::gemm::{matmul_into, GemmFloat, MatRef};
 use crate::layers::im2col::{col2im, im2col, PatchGeometry};
 use crate::layers::scratch::Slot;
 use crate::layers::storage::contiguous_slice;
-use crate::layers::winograd::{conv3x3, flipped_kernel, Conv3x3};
+use crate::layers::winograd::{self, conv3x3, flipped_kernel, Conv3x3};
 
 /// Upper bound on the elements of one patch matrix (4 MiB of f32) unless a single image needs
 /// more: chunks of small images stay cache-sized (at 16 Mi elements, the DCGAN and GMD figures
@@ -414,6 +416,9 @@ impl ConvOp {
         x: &[T],
         gy: &[T],
     ) -> candle_core::Result<Vec<T>> {
+        if let (ConvKind::Conv, Some(conv)) = (self.kind, plan.winograd()) {
+            return winograd::weight_gradient(&conv, x, gy);
+        }
         let g = plan.g;
         let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
         let (image_len, outer_len) = (g.image_len(), plan.outer_len());

@@ -9,6 +9,10 @@
 //! channels times input channels × tiles), so 2.25× fewer multiply-adds go through gemm; the
 //! transforms are additions only. Tiles are processed in chunks that keep `V` and `M`
 //! cache-sized.
+//!
+//! The input gradient is the same convolution of the output gradient with the flipped kernel
+//! ([`Conv3x3::input_gradient`], [`flipped_kernel`]); the kernel gradient runs the transforms
+//! backwards ([`weight_gradient`]): `dU_ξ = Σ_tiles (A dY Aᵀ)_ξ · V_ξᵀ`, `dg = Gᵀ dU G`.
 
 use rayon::prelude::*;
 
@@ -123,6 +127,28 @@ pub fn conv3x3<T: GemmFloat>(geometry: &Conv3x3, x: &[T], w: &[T]) -> candle_cor
     let u = transform_kernels(w, co, ci);
     let out_plane = c.out_h() * c.out_w();
     let mut out = vec![T::zero(); c.batch * co * out_plane];
+    for_each_tile_chunk(&c, x, |v, m, first, tiles| {
+        m.par_chunks_mut(co * tiles)
+            .enumerate()
+            .try_for_each(|(xi, m)| {
+                let u = MatRef::row_major(&u[xi * co * ci..][..co * ci], co, ci);
+                let v = MatRef::strided(&v[xi * tiles..], ci, tiles, XI * tiles);
+                matmul_into_serial(m, u, v, false)
+            })?;
+        transform_outputs(&c, m, first, tiles, &mut out);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Runs `body(v, m, first, tiles)` for every chunk of tiles, with `v` (`ci × ξ × tiles`) holding
+/// the chunk's transformed inputs and `m` a `co × 16 × tiles` scratch buffer for the other side.
+fn for_each_tile_chunk<T: GemmFloat>(
+    c: &Conv3x3,
+    x: &[T],
+    mut body: impl FnMut(&[T], &mut [T], usize, usize) -> candle_core::Result<()>,
+) -> candle_core::Result<()> {
+    let (ci, co) = (c.channels_in, c.channels_out);
     let total = c.batch * c.tiles_per_image();
     let chunk = c.chunk_tiles();
     T::with_scratch(Slot::Patches, XI * ci * chunk, |v| {
@@ -130,20 +156,147 @@ pub fn conv3x3<T: GemmFloat>(geometry: &Conv3x3, x: &[T], w: &[T]) -> candle_cor
             for first in (0..total).step_by(chunk) {
                 let tiles = chunk.min(total - first);
                 let (v, m) = (&mut v[..XI * ci * tiles], &mut m[..XI * co * tiles]);
-                transform_inputs(&c, x, first, tiles, v);
-                m.par_chunks_mut(co * tiles)
-                    .enumerate()
-                    .try_for_each(|(xi, m)| {
-                        let u = MatRef::row_major(&u[xi * co * ci..][..co * ci], co, ci);
-                        let v = MatRef::strided(&v[xi * tiles..], ci, tiles, XI * tiles);
-                        matmul_into_serial(m, u, v, false)
-                    })?;
-                transform_outputs(&c, m, first, tiles, &mut out);
+                transform_inputs(c, x, first, tiles, v);
+                body(v, m, first, tiles)?;
             }
-            Ok::<(), candle_core::Error>(())
+            Ok(())
         })
+    })
+}
+
+/// The gradient of the kernel `(channels_out, channels_in, 3, 3)` of the convolution of `x`
+/// whose output has gradient `gy`: with `dM = A dY Aᵀ` per tile, `dU_ξ = Σ_tiles dM_ξ · V_ξᵀ`
+/// (one GEMM per transform position and chunk, accumulated), then `dg = Gᵀ dU G`.
+pub fn weight_gradient<T: GemmFloat>(
+    geometry: &Conv3x3,
+    x: &[T],
+    gy: &[T],
+) -> candle_core::Result<Vec<T>> {
+    let c = *geometry;
+    let (ci, co) = (c.channels_in, c.channels_out);
+    let out_len = c.batch * co * c.out_h() * c.out_w();
+    if x.len() != c.batch * ci * c.height * c.width || gy.len() != out_len {
+        candle_core::bail!("winograd weight gradient: {geometry:?} does not fit x or the gradient")
+    }
+    let mut du = vec![T::zero(); XI * co * ci];
+    for_each_tile_chunk(&c, x, |v, dm, first, tiles| {
+        transform_output_gradients(&c, gy, first, tiles, dm);
+        du.par_chunks_mut(co * ci)
+            .enumerate()
+            .try_for_each(|(xi, du)| {
+                let dm = MatRef::strided(&dm[xi * tiles..], co, tiles, XI * tiles);
+                let v = MatRef::strided(&v[xi * tiles..], ci, tiles, XI * tiles);
+                matmul_into_serial(du, dm, v.t(), true)
+            })
     })?;
-    Ok(out)
+    Ok(kernel_gradients(&du, co, ci))
+}
+
+/// Fills `dm` (`co × ξ × tiles`) with `A dY Aᵀ` for the 2×2 output-gradient tile `dY` of every
+/// tile of the chunk (zeros beyond the output's edge), as vector operations along tile rows.
+fn transform_output_gradients<T: GemmFloat>(
+    c: &Conv3x3,
+    gy: &[T],
+    first: usize,
+    tiles: usize,
+    dm: &mut [T],
+) {
+    let (out_h, out_w) = (c.out_h(), c.out_w());
+    let plane = out_h * out_w;
+    let columns = c.tiles_w();
+    dm.par_chunks_mut(XI * tiles).enumerate().for_each_init(
+        || vec![T::zero(); 6 * columns],
+        |buffer, (k, dm)| {
+            for run in row_runs(c, first, tiles) {
+                let gradient = &gy[(run.image * c.channels_out + k) * plane..][..plane];
+                let n = run.len;
+                let (rows, pq) = buffer.split_at_mut(4 * columns);
+                // rows: even / odd columns of gradient rows 2ty and 2ty + 1
+                for (i, halves) in rows.chunks_exact_mut(2 * columns).enumerate() {
+                    let (even, odd) = halves.split_at_mut(columns);
+                    let y = (2 * run.ty + i) as isize;
+                    let x0 = (2 * run.tx) as isize;
+                    load_split_row(
+                        gradient,
+                        (out_h, out_w),
+                        y,
+                        x0,
+                        &mut even[..n],
+                        &mut odd[..n],
+                    );
+                }
+                let half = |i: usize, odd: usize| &rows[(2 * i + odd) * columns..][..n];
+                let (e0, o0, e1, o1) = (half(0, 0), half(0, 1), half(1, 0), half(1, 1));
+                let (p, q) = pq.split_at_mut(columns);
+                let (p, q) = (&mut p[..n], &mut q[..n]);
+                for row in 0..4 {
+                    // A dY, row `row`: dY0, dY0 + dY1, dY0 − dY1, −dY1 (as p: column 0, q: 1)
+                    match row {
+                        0 => {
+                            p.copy_from_slice(e0);
+                            q.copy_from_slice(o0);
+                        }
+                        1 => {
+                            add(p, e0, e1);
+                            add(q, o0, o1);
+                        }
+                        2 => {
+                            sub(p, e0, e1);
+                            sub(q, o0, o1);
+                        }
+                        _ => {
+                            p.iter_mut()
+                                .zip(e1.iter())
+                                .for_each(|(p, e)| *p = T::zero() - *e);
+                            q.iter_mut()
+                                .zip(o1.iter())
+                                .for_each(|(q, o)| *q = T::zero() - *o);
+                        }
+                    }
+                    // · Aᵀ on the row [p, q]: p, p + q, p − q, −q
+                    let mut out = dm[4 * row * tiles..(4 * row + 4) * tiles]
+                        .chunks_exact_mut(tiles)
+                        .map(|line| &mut line[run.offset..][..n]);
+                    let (o0, o1, o2, o3) = (
+                        out.next().unwrap_or_default(),
+                        out.next().unwrap_or_default(),
+                        out.next().unwrap_or_default(),
+                        out.next().unwrap_or_default(),
+                    );
+                    o0.copy_from_slice(p);
+                    add(o1, p, q);
+                    sub(o2, p, q);
+                    o3.iter_mut()
+                        .zip(q.iter())
+                        .for_each(|(o, q)| *o = T::zero() - *q);
+                }
+            }
+        },
+    );
+}
+
+/// `Gᵀ dU G` for every channel pair: `du` is `ξ × co × ci`, the result `(co, ci, 3, 3)`.
+fn kernel_gradients<T: GemmFloat>(du: &[T], co: usize, ci: usize) -> Vec<T> {
+    let half = T::from_f64(0.5);
+    // Gᵀ · (four values) → three values
+    let gt = |a: T, b: T, c: T, d: T| [a + (b + c) * half, (b - c) * half, (b + c) * half + d];
+    let pairs = co * ci;
+    let mut dw = vec![T::zero(); pairs * 9];
+    for (pair, kernel) in dw.chunks_exact_mut(9).enumerate() {
+        let at = |row: usize, col: usize| du[(row * 4 + col) * pairs + pair];
+        let columns: [[T; 3]; 4] =
+            std::array::from_fn(|col| gt(at(0, col), at(1, col), at(2, col), at(3, col)));
+        for row in 0..3 {
+            let values = gt(
+                columns[0][row],
+                columns[1][row],
+                columns[2][row],
+                columns[3][row],
+            );
+            kernel[row * 3..][..3].copy_from_slice(&values);
+        }
+    }
+    dw
 }
 
 /// `U_ξ = (G g Gᵀ)_ξ` for every kernel `g = w[k, c]`, laid out `ξ × co × ci`.
@@ -246,7 +399,7 @@ fn transform_inputs<T: GemmFloat>(c: &Conv3x3, x: &[T], first: usize, tiles: usi
                     let (even, odd) = halves.split_at_mut(columns);
                     load_split_row(
                         image,
-                        c,
+                        (c.height, c.width),
                         y0 + i as isize,
                         x0,
                         &mut even[..=n],
@@ -278,24 +431,24 @@ fn transform_inputs<T: GemmFloat>(c: &Conv3x3, x: &[T], first: usize, tiles: usi
     );
 }
 
-/// Splits input row `y` from column `x0` on into even (`x0 + 2j`) and odd (`x0 + 2j + 1`)
-/// columns, zeros outside the image.
+/// Splits row `y` of a `height × width` plane from column `x0` on into even (`x0 + 2j`) and
+/// odd (`x0 + 2j + 1`) columns, zeros outside the plane.
 fn load_split_row<T: GemmFloat>(
-    image: &[T],
-    c: &Conv3x3,
+    plane: &[T],
+    (height, width): (usize, usize),
     y: isize,
     x0: isize,
     even: &mut [T],
     odd: &mut [T],
 ) {
-    if !(0..c.height as isize).contains(&y) {
+    if !(0..height as isize).contains(&y) {
         even.fill(T::zero());
         odd.fill(T::zero());
         return;
     }
-    let line = &image[y as usize * c.width..][..c.width];
+    let line = &plane[y as usize * width..][..width];
     let at = |x: isize| {
-        if (0..c.width as isize).contains(&x) {
+        if (0..width as isize).contains(&x) {
             line[x as usize]
         } else {
             T::zero()
@@ -370,38 +523,69 @@ fn transform_outputs<T: GemmFloat>(
 mod tests {
     use super::*;
 
+    /// `x[b, ch, oy + ky − p, ox + kx − p]`, 0 in the padding: the pixel that tap `(ky, kx)`
+    /// of output position `(oy, ox)` reads.
+    fn tap_input(
+        c: &Conv3x3,
+        x: &[f64],
+        (b, ch): (usize, usize),
+        (oy, ox): (usize, usize),
+        (ky, kx): (usize, usize),
+    ) -> f64 {
+        let y = (oy + ky) as isize - c.padding as isize;
+        let x_ = (ox + kx) as isize - c.padding as isize;
+        if (0..c.height as isize).contains(&y) && (0..c.width as isize).contains(&x_) {
+            x[((b * c.channels_in + ch) * c.height + y as usize) * c.width + x_ as usize]
+        } else {
+            0.0
+        }
+    }
+
+    /// Every pair of output position and kernel tap.
+    fn positions_and_taps(c: &Conv3x3) -> impl Iterator<Item = ((usize, usize), (usize, usize))> {
+        let (oh, ow) = (c.out_h(), c.out_w());
+        (0..oh * ow).flat_map(move |o| (0..9).map(move |t| ((o / ow, o % ow), (t / 3, t % 3))))
+    }
+
     /// Direct definition of a 3×3 stride-1 convolution.
     fn direct(c: &Conv3x3, x: &[f64], w: &[f64]) -> Vec<f64> {
         let (oh, ow) = (c.out_h(), c.out_w());
         let mut out = vec![0.0; c.batch * c.channels_out * oh * ow];
         for b in 0..c.batch {
             for k in 0..c.channels_out {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut sum = 0.0;
-                        for ch in 0..c.channels_in {
-                            for ky in 0..3 {
-                                for kx in 0..3 {
-                                    let y = (oy + ky) as isize - c.padding as isize;
-                                    let x_ = (ox + kx) as isize - c.padding as isize;
-                                    if (0..c.height as isize).contains(&y)
-                                        && (0..c.width as isize).contains(&x_)
-                                    {
-                                        let xv = x[((b * c.channels_in + ch) * c.height
-                                            + y as usize)
-                                            * c.width
-                                            + x_ as usize];
-                                        sum += xv * w[((k * c.channels_in + ch) * 3 + ky) * 3 + kx];
-                                    }
-                                }
-                            }
-                        }
-                        out[((b * c.channels_out + k) * oh + oy) * ow + ox] = sum;
+                for ch in 0..c.channels_in {
+                    for ((oy, ox), (ky, kx)) in positions_and_taps(c) {
+                        out[((b * c.channels_out + k) * oh + oy) * ow + ox] +=
+                            tap_input(c, x, (b, ch), (oy, ox), (ky, kx))
+                                * w[((k * c.channels_in + ch) * 3 + ky) * 3 + kx];
                     }
                 }
             }
         }
         out
+    }
+
+    /// Odd and even sides, every padding, several images per chunk and chunks that split an
+    /// image (many channels, so few tiles fit a chunk).
+    fn cases() -> impl Iterator<Item = Conv3x3> {
+        [
+            (2, 3, 4, 6, 6, 1),
+            (3, 2, 5, 7, 5, 1),
+            (1, 4, 3, 5, 8, 0),
+            (2, 3, 2, 4, 3, 2),
+            (2, 3000, 3, 9, 9, 1),
+        ]
+        .into_iter()
+        .map(
+            |(batch, channels_in, channels_out, height, width, padding)| Conv3x3 {
+                batch,
+                channels_in,
+                channels_out,
+                height,
+                width,
+                padding,
+            },
+        )
     }
 
     fn values(n: usize, seed: usize) -> Vec<f64> {
@@ -410,28 +594,11 @@ mod tests {
             .collect()
     }
 
-    /// Odd and even sides, every padding, several images per chunk and chunks that split an
-    /// image (many channels, so few tiles fit a chunk).
     #[test]
     fn matches_the_direct_convolution() {
-        let cases = [
-            (2, 3, 4, 6, 6, 1),
-            (3, 2, 5, 7, 5, 1),
-            (1, 4, 3, 5, 8, 0),
-            (2, 3, 2, 4, 3, 2),
-            (2, 3000, 3, 9, 9, 1),
-        ];
-        for (batch, channels_in, channels_out, height, width, padding) in cases {
-            let c = Conv3x3 {
-                batch,
-                channels_in,
-                channels_out,
-                height,
-                width,
-                padding,
-            };
-            let x = values(batch * channels_in * height * width, 1);
-            let w = values(channels_out * channels_in * 9, 2);
+        for c in cases() {
+            let x = values(c.batch * c.channels_in * c.height * c.width, 1);
+            let w = values(c.channels_out * c.channels_in * 9, 2);
             let expected = direct(&c, &x, &w);
             let got = conv3x3(&c, &x, &w).unwrap();
             assert_eq!(got.len(), expected.len());
@@ -471,6 +638,35 @@ mod tests {
                 (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
                 "{lhs} vs {rhs}"
             );
+        }
+    }
+
+    /// `dW[k, c, ky, kx] = Σ gy[b, k, oy, ox] · x[b, c, oy + ky − p, ox + kx − p]`.
+    #[test]
+    fn weight_gradient_matches_the_definition() {
+        for c in cases() {
+            let (oh, ow) = (c.out_h(), c.out_w());
+            let x = values(c.batch * c.channels_in * c.height * c.width, 6);
+            let gy = values(c.batch * c.channels_out * oh * ow, 7);
+            let mut expected = vec![0.0; c.channels_out * c.channels_in * 9];
+            for b in 0..c.batch {
+                for k in 0..c.channels_out {
+                    for ch in 0..c.channels_in {
+                        for ((oy, ox), (ky, kx)) in positions_and_taps(&c) {
+                            expected[((k * c.channels_in + ch) * 3 + ky) * 3 + kx] += gy
+                                [((b * c.channels_out + k) * oh + oy) * ow + ox]
+                                * tap_input(&c, &x, (b, ch), (oy, ox), (ky, kx));
+                        }
+                    }
+                }
+            }
+            let got = weight_gradient(&c, &x, &gy).unwrap();
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert!(
+                    (g - e).abs() < 1e-9 * e.abs().max(1.0),
+                    "{c:?} dW at {i}: {g} vs {e}"
+                );
+            }
         }
     }
 
