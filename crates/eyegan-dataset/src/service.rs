@@ -23,8 +23,13 @@ pub struct DatasetConfig {
     /// Limits on imported files.
     pub limits: ServerLimits,
     /// When set, server folders named by clients (import sources, export targets) must lie
-    /// below it; when unset, any absolute folder the service can access is allowed.
+    /// below it; when unset, any absolute folder the service can access is allowed — unless
+    /// `server_folders_need_root`.
     pub path_root: Option<PathBuf>,
+    /// Refuse server folders named by clients while `path_root` is unset (set by the binary
+    /// when access control is on: a token holder must not read or write any folder the service
+    /// can reach).
+    pub server_folders_need_root: bool,
 }
 
 /// The dataset service over one store.
@@ -48,6 +53,19 @@ impl DatasetServer {
     pub fn into_server(self) -> pb::dataset_service_server::DatasetServiceServer<Self> {
         pb::dataset_service_server::DatasetServiceServer::new(self)
             .max_decoding_message_size(eyegan_service::max_message_bytes())
+    }
+
+    /// FAILED_PRECONDITION when this service refuses client-named server folders.
+    fn check_server_folders_allowed(&self) -> Result<(), Status> {
+        if self.config.server_folders_need_root && self.config.path_root.is_none() {
+            return Err(status(DatasetError::FailedPrecondition(
+                "this dataset service requires access tokens but has no --path-root \
+                 (EYEGAN_DATASET_PATH_ROOT), so it reads and writes no server folder named by a \
+                 client: start it with a root folder, or upload the images with Import"
+                    .to_owned(),
+            )));
+        }
+        Ok(())
     }
 
     fn import_context(&self) -> ImportContext {
@@ -95,7 +113,14 @@ impl DatasetService for DatasetServer {
         &self,
         request: Request<pb::ImportFromPathRequest>,
     ) -> Result<Response<pb::ImportFromPathResponse>, Status> {
-        let result = import_from_path(&self.import_context(), request.into_inner())
+        let request = request.into_inner();
+        if matches!(
+            request.source,
+            Some(pb::import_from_path_request::Source::ServerPath(_))
+        ) {
+            self.check_server_folders_allowed()?;
+        }
+        let result = import_from_path(&self.import_context(), request)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ImportFromPathResponse {
@@ -230,13 +255,13 @@ impl DatasetService for DatasetServer {
         &self,
         request: Request<pb::ExportVersionRequest>,
     ) -> Result<Response<Self::ExportVersionStream>, Status> {
-        let plan = plan_export(
-            &self.repository,
-            self.config.path_root.as_deref(),
-            request.into_inner(),
-        )
-        .await
-        .map_err(status)?;
+        let request = request.into_inner();
+        if !request.server_path.is_empty() {
+            self.check_server_folders_allowed()?;
+        }
+        let plan = plan_export(&self.repository, self.config.path_root.as_deref(), request)
+            .await
+            .map_err(status)?;
         Ok(Response::new(run_export(self.repository.clone(), plan)))
     }
 }

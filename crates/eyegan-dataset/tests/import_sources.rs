@@ -170,6 +170,54 @@ async fn capped_imports_choose_the_same_images_from_every_source() {
     server.stop().await;
 }
 
+/// With access control on and no root, no client-named server folder is read or written
+/// (FAILED_PRECONDITION naming `--path-root`); uploads still import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_root_a_token_guarded_service_refuses_server_folders() {
+    let outside = tempfile::tempdir().unwrap();
+    let tree = outside.path().join("tree");
+    write_tree(&tree);
+    let config = DatasetConfig {
+        server_folders_need_root: true,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(Store::open("memory://").unwrap(), config).await;
+    let mut client = server.client().await;
+    let refused = client
+        .raw()
+        .import_from_path(pb::ImportFromPathRequest {
+            dataset_name: "x".into(),
+            source: Some(Source::ServerPath(tree.display().to_string())),
+            options: Some(options(0, 0, true)),
+            description: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("--path-root"),
+        "{}",
+        refused.message()
+    );
+    let export = client
+        .raw()
+        .export_version(pb::ExportVersionRequest {
+            dataset: Some(eyegan_proto::common::v1::DatasetRef {
+                dataset_id: "x".into(),
+                version: 1,
+            }),
+            server_path: outside.path().join("out").display().to_string(),
+            ..Default::default()
+        })
+        .await;
+    let Err(refused) = export else {
+        panic!("an export to a server folder was accepted")
+    };
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(!outside.path().join("out").exists(), "nothing created");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_folders_must_lie_under_the_allowed_root() {
     let allowed = tempfile::tempdir().unwrap();

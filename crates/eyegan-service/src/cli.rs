@@ -66,6 +66,8 @@ pub struct ServeContext {
     pub store: Store,
     /// Completes on SIGINT or SIGTERM.
     pub shutdown: ShutdownFuture,
+    /// Whether every call but health needs a token (`--auth-tokens`, `--auth-tokens-file`).
+    pub access_control: bool,
 }
 
 impl std::fmt::Debug for ServeContext {
@@ -73,6 +75,7 @@ impl std::fmt::Debug for ServeContext {
         f.debug_struct("ServeContext")
             .field("listener", &self.listener.local_addr().ok())
             .field("store", &self.store)
+            .field("access_control", &self.access_control)
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +159,7 @@ where
         listener,
         store,
         shutdown: Box::pin(shutdown_signal()),
+        access_control: security.server.tokens.is_enabled(),
     };
     with_security(security, serve_fn(context, args.service)).await?;
     Ok(())

@@ -34,7 +34,8 @@ enum Command {
 #[derive(Debug, Clone, clap::Args)]
 struct DatasetArgs {
     /// Server folders named by clients (ImportFromPath sources, ExportVersion targets) must lie
-    /// below this folder; unset = any absolute folder the service can access.
+    /// below this folder; unset = any absolute folder the service can access, or none at all
+    /// when access tokens are required.
     #[arg(long, env = "EYEGAN_DATASET_PATH_ROOT")]
     path_root: Option<PathBuf>,
 
@@ -65,6 +66,7 @@ impl From<DatasetArgs> for DatasetConfig {
                 max_import_bytes: args.max_import_bytes,
             },
             path_root: args.path_root,
+            server_folders_need_root: false,
         }
     }
 }
@@ -83,13 +85,11 @@ async fn main() -> ExitCode {
     match command {
         Command::Service(command) => {
             run_command(command, |context, args| async move {
-                eyegan_dataset::run(
-                    context.listener,
-                    context.store,
-                    args.into(),
-                    context.shutdown,
-                )
-                .await
+                let config = DatasetConfig {
+                    server_folders_need_root: context.access_control,
+                    ..args.into()
+                };
+                eyegan_dataset::run(context.listener, context.store, config, context.shutdown).await
             })
             .await
         }
