@@ -232,45 +232,13 @@ fn transform_output_gradients<T: GemmFloat>(
                 let (p, q) = pq.split_at_mut(columns);
                 let (p, q) = (&mut p[..n], &mut q[..n]);
                 for row in 0..4 {
-                    // A dY, row `row`: dY0, dY0 + dY1, dY0 − dY1, −dY1 (as p: column 0, q: 1)
-                    match row {
-                        0 => {
-                            p.copy_from_slice(e0);
-                            q.copy_from_slice(o0);
-                        }
-                        1 => {
-                            add(p, e0, e1);
-                            add(q, o0, o1);
-                        }
-                        2 => {
-                            sub(p, e0, e1);
-                            sub(q, o0, o1);
-                        }
-                        _ => {
-                            p.iter_mut()
-                                .zip(e1.iter())
-                                .for_each(|(p, e)| *p = T::zero() - *e);
-                            q.iter_mut()
-                                .zip(o1.iter())
-                                .for_each(|(q, o)| *q = T::zero() - *o);
-                        }
+                    // row `row` of A dY (p: its column 0, q: column 1), then · Aᵀ on [p, q]
+                    a_combination(p, row, e0, e1);
+                    a_combination(q, row, o0, o1);
+                    let lines = dm[4 * row * tiles..(4 * row + 4) * tiles].chunks_exact_mut(tiles);
+                    for (col, line) in lines.enumerate() {
+                        a_combination(&mut line[run.offset..][..n], col, p, q);
                     }
-                    // · Aᵀ on the row [p, q]: p, p + q, p − q, −q
-                    let mut out = dm[4 * row * tiles..(4 * row + 4) * tiles]
-                        .chunks_exact_mut(tiles)
-                        .map(|line| &mut line[run.offset..][..n]);
-                    let (o0, o1, o2, o3) = (
-                        out.next().unwrap_or_default(),
-                        out.next().unwrap_or_default(),
-                        out.next().unwrap_or_default(),
-                        out.next().unwrap_or_default(),
-                    );
-                    o0.copy_from_slice(p);
-                    add(o1, p, q);
-                    sub(o2, p, q);
-                    o3.iter_mut()
-                        .zip(q.iter())
-                        .for_each(|(o, q)| *o = T::zero() - *q);
                 }
             }
         },
@@ -366,6 +334,20 @@ fn add<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
 fn sub<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o = a - b;
+    }
+}
+
+/// Row `index` of F(2, 3)'s `A` (`[1, 0], [1, 1], [1, −1], [0, −1]`) applied to `[x0, x1]`,
+/// element-wise: `x0`, `x0 + x1`, `x0 − x1` or `−x1`.
+fn a_combination<T: GemmFloat>(out: &mut [T], index: usize, x0: &[T], x1: &[T]) {
+    match index {
+        0 => out.copy_from_slice(&x0[..out.len()]),
+        1 => add(out, x0, x1),
+        2 => sub(out, x0, x1),
+        _ => out
+            .iter_mut()
+            .zip(x1)
+            .for_each(|(o, x)| *o = T::zero() - *x),
     }
 }
 

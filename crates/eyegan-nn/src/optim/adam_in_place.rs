@@ -73,15 +73,17 @@ impl InplaceOp2 for MomentUpdate {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<()> {
+        macro_rules! typed {
+            ($x:expr) => {
+                self.run(
+                    contiguous_slice_mut($x, l1, "adam")?,
+                    contiguous_slice(s2, l2, "adam")?,
+                )
+            };
+        }
         match s1 {
-            CpuStorage::F32(x) => self.run(
-                contiguous_slice_mut(x, l1, "adam")?,
-                contiguous_slice(s2, l2, "adam")?,
-            ),
-            CpuStorage::F64(x) => self.run(
-                contiguous_slice_mut(x, l1, "adam")?,
-                contiguous_slice(s2, l2, "adam")?,
-            ),
+            CpuStorage::F32(x) => typed!(x),
+            CpuStorage::F64(x) => typed!(x),
             _ => candle_core::bail!("adam moment update needs f32 or f64"),
         }
         Ok(())
