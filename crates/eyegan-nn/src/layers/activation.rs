@@ -3,6 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use crate::layers::simd::vectorized;
 use crate::layers::storage::contiguous_slice;
 
 /// DCGAN's LeakyReLU slope.
@@ -177,10 +178,28 @@ pub(crate) fn add_bias_and_activate<T: WithDType>(
     x.par_chunks_mut(plane.max(1))
         .enumerate()
         .for_each(|(index, values)| {
-            let b = bias[index % channels].to_f64();
-            for v in values.iter_mut() {
-                *v = T::from_f64(act.apply(v.to_f64() + b));
-            }
+            let b = bias[index % channels];
+            // one loop per activation, in T: the sum of two values rounds as it does in f64
+            // and back (f64 holds more than twice T's digits); the leaky slope is applied in
+            // f64, as `Activation::apply` does
+            vectorized(
+                #[inline(always)]
+                || match act {
+                    Activation::Identity => values.iter_mut().for_each(|v| *v += b),
+                    Activation::Relu => values.iter_mut().for_each(|v| {
+                        let sum = *v + b;
+                        *v = if sum > T::zero() { sum } else { T::zero() };
+                    }),
+                    Activation::LeakyRelu(slope) => values.iter_mut().for_each(|v| {
+                        let sum = *v + b;
+                        *v = if sum > T::zero() {
+                            sum
+                        } else {
+                            T::from_f64(sum.to_f64() * slope)
+                        };
+                    }),
+                },
+            )
         });
 }
 
@@ -272,19 +291,22 @@ impl CustomOp2 for PointwiseGrad {
                 .zip(g.par_chunks(ELEMENTWISE_CHUNK))
                 .for_each(|((out, x), g)| {
                     let out = out.iter_mut().zip(x).zip(g);
-                    match act {
-                        Activation::Identity => out.for_each(|((o, _), g)| *o = *g),
-                        Activation::Relu => out.for_each(|((o, x), g)| {
-                            *o = if *x > T::zero() { *g } else { T::zero() }
-                        }),
-                        Activation::LeakyRelu(slope) => out.for_each(|((o, x), g)| {
-                            *o = if *x > T::zero() {
-                                *g
-                            } else {
-                                T::from_f64(g.to_f64() * slope)
-                            }
-                        }),
-                    }
+                    vectorized(
+                        #[inline(always)]
+                        || match act {
+                            Activation::Identity => out.for_each(|((o, _), g)| *o = *g),
+                            Activation::Relu => out.for_each(|((o, x), g)| {
+                                *o = if *x > T::zero() { *g } else { T::zero() }
+                            }),
+                            Activation::LeakyRelu(slope) => out.for_each(|((o, x), g)| {
+                                *o = if *x > T::zero() {
+                                    *g
+                                } else {
+                                    T::from_f64(g.to_f64() * slope)
+                                }
+                            }),
+                        },
+                    )
                 });
             out
         }

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::layers::scratch::{Scratch, Slot};
+use crate::layers::simd::vectorized;
 
 /// Geometry of an image batch seen through a square kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,39 +162,176 @@ fn fill_patches<T: Copy + Default + Send + Sync>(
 
 /// Adjoint of [`im2col`]: writes into `image` the sum of every column of `columns` placed back
 /// at its receptive field (`image` is overwritten, not accumulated into).
+///
+/// Each image plane is summed into `stride²` phase planes (phase `(ry, rx)` holding the pixels
+/// `(ry + i·s, rx + j·s)`), on which a tap's positions land as a shifted copy of their own grid,
+/// so every add is a contiguous, vectorisable loop; the phases are interleaved into the image
+/// once at the end. Where a phase row is no wider than a row of positions (G's transposed
+/// convolutions, D's input gradients), a tap is added as one run over all its valid rows, its
+/// positions outside the image masked out, instead of row by row (those rows are only 4–32
+/// positions long).
 pub fn col2im<T: Copy + Default + std::ops::AddAssign + Send + Sync>(
     columns: &[T],
     g: &PatchGeometry,
     image: &mut [T],
 ) {
-    let (k, width, positions) = (g.kernel, g.columns(), g.positions());
-    let plane = g.height * g.width;
-    debug_assert_eq!(columns.len(), g.taps() * width);
+    debug_assert_eq!(columns.len(), g.taps() * g.columns());
     debug_assert_eq!(image.len(), g.batch * g.image_len());
+    let layout = PhaseLayout::new(g);
+    let plane = g.height * g.width;
     image
         .par_chunks_mut(plane.max(1))
         .enumerate()
-        .for_each(|(index, dst)| {
+        .for_each_init(Vec::new, |phases, (index, dst)| {
             let (b, c) = (index / g.channels, index % g.channels);
-            dst.fill(T::default());
-            for ky in 0..k {
-                let ys = g.valid_positions(ky, g.height, g.out_h);
-                for kx in 0..k {
-                    let xs = g.valid_positions(kx, g.width, g.out_w);
-                    let tap = (c * k + ky) * k + kx;
-                    let src = &columns[tap * width + b * positions..][..positions];
-                    for oy in ys.clone() {
-                        let y = oy * g.stride + ky - g.padding;
-                        let dst_line = &mut dst[y * g.width..][..g.width];
-                        let src_line = &src[oy * g.out_w..][..g.out_w];
-                        let first = xs.start * g.stride + kx - g.padding;
-                        for (i, v) in src_line[xs.clone()].iter().enumerate() {
-                            dst_line[first + i * g.stride] += *v;
-                        }
+            phases.clear();
+            phases.resize(layout.len(), T::default());
+            vectorized(
+                #[inline(always)]
+                || {
+                    layout.add_taps(columns, g, b, c, phases);
+                    layout.interleave(phases, g, dst);
+                },
+            );
+        });
+}
+
+/// The phase of tap offset `k` along an axis and the shift of its positions: position `o`
+/// reads pixel `o·s + k − padding = (o + shift)·s + phase`.
+fn phase_and_shift(k: usize, g: &PatchGeometry) -> (usize, isize) {
+    let (s, offset) = (g.stride as isize, k as isize - g.padding as isize);
+    (offset.rem_euclid(s) as usize, offset.div_euclid(s))
+}
+
+/// Where [`col2im`] sums one image plane: `stride²` phase planes of `rows × row_len` values,
+/// each with `margin` spare values before and after (where masked-out values of a run land).
+struct PhaseLayout {
+    stride: usize,
+    rows: usize,
+    row_len: usize,
+    margin: usize,
+    /// Whether a phase row is no wider than a row of positions: then `row_len = out_w`, and a
+    /// run of positions may span several rows.
+    runs_span_rows: bool,
+    /// Per horizontal tap offset whose positions partly fall outside the image (only where runs
+    /// span rows): which positions of a plane (`out_h · out_w`) fall inside.
+    inside: Vec<Option<Vec<bool>>>,
+}
+
+impl PhaseLayout {
+    fn new(g: &PatchGeometry) -> Self {
+        let phase_width = g.width.div_ceil(g.stride);
+        let runs_span_rows = phase_width <= g.out_w;
+        let inside = (0..g.kernel)
+            .map(|kx| {
+                let xs = g.valid_positions(kx, g.width, g.out_w);
+                (runs_span_rows && xs != (0..g.out_w)).then(|| {
+                    (0..g.positions())
+                        .map(|p| xs.contains(&(p % g.out_w)))
+                        .collect()
+                })
+            })
+            .collect();
+        let margin = (0..g.kernel)
+            .map(|k| phase_and_shift(k, g).1.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        Self {
+            stride: g.stride,
+            rows: g.height.div_ceil(g.stride),
+            row_len: if runs_span_rows { g.out_w } else { phase_width },
+            margin,
+            runs_span_rows,
+            inside,
+        }
+    }
+
+    fn phase_len(&self) -> usize {
+        self.rows * self.row_len + 2 * self.margin
+    }
+
+    fn len(&self) -> usize {
+        self.phase_len() * self.stride * self.stride
+    }
+
+    #[inline(always)]
+    /// Adds the columns of image `b`'s channel `c` into `phases`.
+    fn add_taps<T: Copy + Default + std::ops::AddAssign>(
+        &self,
+        columns: &[T],
+        g: &PatchGeometry,
+        b: usize,
+        c: usize,
+        phases: &mut [T],
+    ) {
+        let (k, width, positions) = (g.kernel, g.columns(), g.positions());
+        for ky in 0..k {
+            let ys = g.valid_positions(ky, g.height, g.out_h);
+            let (ry, dy) = phase_and_shift(ky, g);
+            for kx in 0..k {
+                let (ys, xs) = (ys.clone(), g.valid_positions(kx, g.width, g.out_w));
+                if ys.is_empty() || xs.is_empty() {
+                    continue;
+                }
+                let (rx, dx) = phase_and_shift(kx, g);
+                let tap = (c * k + ky) * k + kx;
+                let src = &columns[tap * width + b * positions..][..positions];
+                let phase =
+                    &mut phases[(ry * self.stride + rx) * self.phase_len()..][..self.phase_len()];
+                // the phase index of position (oy, ox)
+                let at = |oy: usize, ox: usize| {
+                    let row = (oy as isize + dy) * self.row_len as isize;
+                    (self.margin as isize + row + ox as isize + dx) as usize
+                };
+                if self.runs_span_rows {
+                    let run = ys.start * g.out_w..ys.end * g.out_w;
+                    let dst = &mut phase[at(ys.start, 0)..][..run.len()];
+                    match &self.inside[kx] {
+                        None => add(dst, &src[run]),
+                        Some(inside) => add_where(dst, &src[run.clone()], &inside[run]),
+                    }
+                } else {
+                    for oy in ys {
+                        let dst = &mut phase[at(oy, xs.start)..][..xs.len()];
+                        add(dst, &src[oy * g.out_w..][xs.clone()]);
                     }
                 }
             }
-        });
+        }
+    }
+
+    #[inline(always)]
+    /// Writes the phase planes' pixels into the image plane `dst`.
+    fn interleave<T: Copy>(&self, phases: &[T], g: &PatchGeometry, dst: &mut [T]) {
+        let s = self.stride;
+        for (index, phase) in phases.chunks_exact(self.phase_len()).enumerate() {
+            let (ry, rx) = (index / s, index % s);
+            let pixels = &phase[self.margin..][..self.rows * self.row_len];
+            let lines = dst.chunks_exact_mut(g.width).skip(ry).step_by(s);
+            for (line, values) in lines.zip(pixels.chunks_exact(self.row_len)) {
+                let targets = line.get_mut(rx..).unwrap_or(&mut []).iter_mut().step_by(s);
+                for (v, x) in targets.zip(values) {
+                    *v = *x;
+                }
+            }
+        }
+    }
+}
+
+/// `dst += src`, element by element.
+#[inline(always)]
+fn add<T: Copy + std::ops::AddAssign>(dst: &mut [T], src: &[T]) {
+    for (v, x) in dst.iter_mut().zip(src) {
+        *v += *x;
+    }
+}
+
+/// `dst += src` where `keep` holds (a select, so the loop vectorises).
+#[inline(always)]
+fn add_where<T: Copy + Default + std::ops::AddAssign>(dst: &mut [T], src: &[T], keep: &[bool]) {
+    for ((v, x), keep) in dst.iter_mut().zip(src).zip(keep) {
+        *v += if *keep { *x } else { T::default() };
+    }
 }
 
 #[cfg(test)]

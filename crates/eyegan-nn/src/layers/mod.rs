@@ -10,6 +10,7 @@ pub mod im2col;
 pub mod init;
 pub mod pool;
 pub mod scratch;
+pub mod simd;
 pub(crate) mod storage;
 pub mod winograd;
 

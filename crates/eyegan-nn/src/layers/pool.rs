@@ -10,6 +10,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use crate::layers::simd::vectorized;
 use crate::layers::storage::contiguous_slice;
 
 /// Max pooling with a 2×2 window and stride 2 over an NCHW tensor.
@@ -67,22 +68,23 @@ impl Planes {
         })
     }
 
-    /// Offset in the input plane of element `k` (0..4, row-major) of window `(i, j)`.
-    #[inline]
-    fn tap(&self, i: usize, j: usize, k: usize) -> usize {
-        (2 * i + k / 2) * self.width + 2 * j + k % 2
-    }
-
-    /// Index (0..4) of the first maximum of window `(i, j)` of `plane`.
-    #[inline]
-    fn argmax<T: WithDType>(&self, plane: &[T], i: usize, j: usize) -> usize {
-        (1..4).fold(0, |best, k| {
-            if plane[self.tap(i, j, k)] > plane[self.tap(i, j, best)] {
-                k
+    /// The first maximum of a window `[a, b, c, d]` (row-major) and its index.
+    #[inline(always)]
+    fn first_max<T: WithDType>(window: [T; 4]) -> (T, usize) {
+        (1..4).fold((window[0], 0), |(best, at), k| {
+            if window[k] > best {
+                (window[k], k)
             } else {
-                best
+                (best, at)
             }
         })
+    }
+
+    /// The windows of output row `i` of `plane`: input rows `2i` and `2i + 1`, `2·out_w` wide.
+    #[inline(always)]
+    fn window_rows<'a, T>(&self, plane: &'a [T], i: usize) -> (&'a [T], &'a [T]) {
+        let row = |r: usize| &plane[r * self.width..][..2 * self.out_w];
+        (row(2 * i), row(2 * i + 1))
     }
 
     fn forward<T: WithDType>(&self, x: &[T]) -> Vec<T> {
@@ -91,11 +93,18 @@ impl Planes {
         out.par_chunks_mut(out_len)
             .zip(x.par_chunks(in_len))
             .for_each(|(dst, plane)| {
-                for i in 0..self.out_h {
-                    for j in 0..self.out_w {
-                        dst[i * self.out_w + j] = plane[self.tap(i, j, self.argmax(plane, i, j))];
-                    }
-                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (i, dst) in dst.chunks_exact_mut(self.out_w).enumerate() {
+                            let (top, bottom) = self.window_rows(plane, i);
+                            let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                            for (d, (t, b)) in dst.iter_mut().zip(pairs) {
+                                *d = Self::first_max([t[0], t[1], b[0], b[1]]).0;
+                            }
+                        }
+                    },
+                )
             });
         out
     }
@@ -106,11 +115,30 @@ impl Planes {
         dx.par_chunks_mut(in_len)
             .zip(x.par_chunks(in_len).zip(grad.par_chunks(out_len)))
             .for_each(|(dst, (plane, g))| {
-                for i in 0..self.out_h {
-                    for j in 0..self.out_w {
-                        dst[self.tap(i, j, self.argmax(plane, i, j))] = g[i * self.out_w + j];
-                    }
-                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (i, g) in g.chunks_exact(self.out_w).enumerate() {
+                            let (top, bottom) = self.window_rows(plane, i);
+                            let (dst_top, dst_bottom) = dst[2 * i * self.width..][..2 * self.width]
+                                .split_at_mut(self.width);
+                            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                            let targets = dst_top
+                                .chunks_exact_mut(2)
+                                .zip(dst_bottom.chunks_exact_mut(2));
+                            // every element of the window written: the gradient at the first
+                            // maximum, zero elsewhere
+                            for (((t, b), (dt, db)), g) in windows.zip(targets).zip(g) {
+                                let at = Self::first_max([t[0], t[1], b[0], b[1]]).1;
+                                let pick = |k: usize| if at == k { *g } else { T::zero() };
+                                dt[0] = pick(0);
+                                dt[1] = pick(1);
+                                db[0] = pick(2);
+                                db[1] = pick(3);
+                            }
+                        }
+                    },
+                )
             });
         dx
     }

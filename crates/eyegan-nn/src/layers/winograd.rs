@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::layers::gemm::{matmul_into_serial, GemmFloat, MatRef};
 use crate::layers::scratch::Slot;
+use crate::layers::simd::vectorized;
 
 /// Transform positions: the 4×4 of `V`, `U` and `M`.
 const XI: usize = 16;
@@ -209,38 +210,44 @@ fn transform_output_gradients<T: GemmFloat>(
     dm.par_chunks_mut(XI * tiles).enumerate().for_each_init(
         || vec![T::zero(); 6 * columns],
         |buffer, (k, dm)| {
-            for run in row_runs(c, first, tiles) {
-                let gradient = &gy[(run.image * c.channels_out + k) * plane..][..plane];
-                let n = run.len;
-                let (rows, pq) = buffer.split_at_mut(4 * columns);
-                // rows: even / odd columns of gradient rows 2ty and 2ty + 1
-                for (i, halves) in rows.chunks_exact_mut(2 * columns).enumerate() {
-                    let (even, odd) = halves.split_at_mut(columns);
-                    let y = (2 * run.ty + i) as isize;
-                    let x0 = (2 * run.tx) as isize;
-                    load_split_row(
-                        gradient,
-                        (out_h, out_w),
-                        y,
-                        x0,
-                        &mut even[..n],
-                        &mut odd[..n],
-                    );
-                }
-                let half = |i: usize, odd: usize| &rows[(2 * i + odd) * columns..][..n];
-                let (e0, o0, e1, o1) = (half(0, 0), half(0, 1), half(1, 0), half(1, 1));
-                let (p, q) = pq.split_at_mut(columns);
-                let (p, q) = (&mut p[..n], &mut q[..n]);
-                for row in 0..4 {
-                    // row `row` of A dY (p: its column 0, q: column 1), then · Aᵀ on [p, q]
-                    a_combination(p, row, e0, e1);
-                    a_combination(q, row, o0, o1);
-                    let lines = dm[4 * row * tiles..(4 * row + 4) * tiles].chunks_exact_mut(tiles);
-                    for (col, line) in lines.enumerate() {
-                        a_combination(&mut line[run.offset..][..n], col, p, q);
+            vectorized(
+                #[inline(always)]
+                || {
+                    for run in row_runs(c, first, tiles) {
+                        let gradient = &gy[(run.image * c.channels_out + k) * plane..][..plane];
+                        let n = run.len;
+                        let (rows, pq) = buffer.split_at_mut(4 * columns);
+                        // rows: even / odd columns of gradient rows 2ty and 2ty + 1
+                        for (i, halves) in rows.chunks_exact_mut(2 * columns).enumerate() {
+                            let (even, odd) = halves.split_at_mut(columns);
+                            let y = (2 * run.ty + i) as isize;
+                            let x0 = (2 * run.tx) as isize;
+                            load_split_row(
+                                gradient,
+                                (out_h, out_w),
+                                y,
+                                x0,
+                                &mut even[..n],
+                                &mut odd[..n],
+                            );
+                        }
+                        let half = |i: usize, odd: usize| &rows[(2 * i + odd) * columns..][..n];
+                        let (e0, o0, e1, o1) = (half(0, 0), half(0, 1), half(1, 0), half(1, 1));
+                        let (p, q) = pq.split_at_mut(columns);
+                        let (p, q) = (&mut p[..n], &mut q[..n]);
+                        for row in 0..4 {
+                            // row `row` of A dY (p: its column 0, q: column 1), then · Aᵀ on [p, q]
+                            a_combination(p, row, e0, e1);
+                            a_combination(q, row, o0, o1);
+                            let lines =
+                                dm[4 * row * tiles..(4 * row + 4) * tiles].chunks_exact_mut(tiles);
+                            for (col, line) in lines.enumerate() {
+                                a_combination(&mut line[run.offset..][..n], col, p, q);
+                            }
+                        }
                     }
-                }
-            }
+                },
+            )
         },
     );
 }
@@ -324,6 +331,7 @@ fn row_runs(c: &Conv3x3, first: usize, tiles: usize) -> impl Iterator<Item = Row
 }
 
 /// `out[i] = a[i] + b[i]`.
+#[inline(always)]
 fn add<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o = a + b;
@@ -331,6 +339,7 @@ fn add<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
 }
 
 /// `out[i] = a[i] − b[i]`.
+#[inline(always)]
 fn sub<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o = a - b;
@@ -339,6 +348,7 @@ fn sub<T: GemmFloat>(out: &mut [T], a: &[T], b: &[T]) {
 
 /// Row `index` of F(2, 3)'s `A` (`[1, 0], [1, 1], [1, −1], [0, −1]`) applied to `[x0, x1]`,
 /// element-wise: `x0`, `x0 + x1`, `x0 − x1` or `−x1`.
+#[inline(always)]
 fn a_combination<T: GemmFloat>(out: &mut [T], index: usize, x0: &[T], x1: &[T]) {
     match index {
         0 => out.copy_from_slice(&x0[..out.len()]),
@@ -352,6 +362,7 @@ fn a_combination<T: GemmFloat>(out: &mut [T], index: usize, x0: &[T], x1: &[T]) 
 }
 
 /// `Aᵀ` of F(2, 3) on four vectors: `out0 = m0 + m1 + m2`, `out1 = m1 − m2 − m3`.
+#[inline(always)]
 fn output_rows<T: GemmFloat>(out0: &mut [T], out1: &mut [T], m: [&[T]; 4]) {
     let n = out0.len().min(out1.len());
     let (m0, m1, m2, m3) = (&m[0][..n], &m[1][..n], &m[2][..n], &m[3][..n]);
@@ -374,49 +385,56 @@ fn transform_inputs<T: GemmFloat>(c: &Conv3x3, x: &[T], first: usize, tiles: usi
         || vec![T::zero(); 16 * columns],
         |buffer, (channel, v)| {
             let (split, transformed) = buffer.split_at_mut(8 * columns);
-            for run in row_runs(c, first, tiles) {
-                let image = &x[(run.image * c.channels_in + channel) * plane..][..plane];
-                let (n, y0) = (run.len, (2 * run.ty) as isize - c.padding as isize);
-                let x0 = (2 * run.tx) as isize - c.padding as isize;
-                // split[2i] / split[2i + 1]: even / odd columns of input row y0 + i
-                for (i, halves) in split.chunks_exact_mut(2 * columns).enumerate() {
-                    let (even, odd) = halves.split_at_mut(columns);
-                    load_split_row(
-                        image,
-                        (c.height, c.width),
-                        y0 + i as isize,
-                        x0,
-                        &mut even[..=n],
-                        &mut odd[..=n],
-                    );
-                }
-                let row = |i: usize, odd: usize| &split[(2 * i + odd) * columns..][..=n];
-                // Bᵀ on rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
-                for half in 0..2 {
-                    let t = |r: usize| (2 * r + half) * columns;
-                    let (d0, d1, d2, d3) = (row(0, half), row(1, half), row(2, half), row(3, half));
-                    sub(&mut transformed[t(0)..][..=n], d0, d2);
-                    add(&mut transformed[t(1)..][..=n], d1, d2);
-                    sub(&mut transformed[t(2)..][..=n], d2, d1);
-                    sub(&mut transformed[t(3)..][..=n], d1, d3);
-                }
-                // B on columns, for every row r of Bᵀ d
-                for r in 0..4 {
-                    let e = &transformed[(2 * r) * columns..][..=n];
-                    let o = &transformed[(2 * r + 1) * columns..][..=n];
-                    let at = |col: usize| (r * 4 + col) * tiles + run.offset;
-                    sub(&mut v[at(0)..][..n], &e[..n], &e[1..]);
-                    add(&mut v[at(1)..][..n], &o[..n], &e[1..]);
-                    sub(&mut v[at(2)..][..n], &e[1..], &o[..n]);
-                    sub(&mut v[at(3)..][..n], &o[..n], &o[1..]);
-                }
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for run in row_runs(c, first, tiles) {
+                        let image = &x[(run.image * c.channels_in + channel) * plane..][..plane];
+                        let (n, y0) = (run.len, (2 * run.ty) as isize - c.padding as isize);
+                        let x0 = (2 * run.tx) as isize - c.padding as isize;
+                        // split[2i] / split[2i + 1]: even / odd columns of input row y0 + i
+                        for (i, halves) in split.chunks_exact_mut(2 * columns).enumerate() {
+                            let (even, odd) = halves.split_at_mut(columns);
+                            load_split_row(
+                                image,
+                                (c.height, c.width),
+                                y0 + i as isize,
+                                x0,
+                                &mut even[..=n],
+                                &mut odd[..=n],
+                            );
+                        }
+                        let row = |i: usize, odd: usize| &split[(2 * i + odd) * columns..][..=n];
+                        // Bᵀ on rows: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
+                        for half in 0..2 {
+                            let t = |r: usize| (2 * r + half) * columns;
+                            let (d0, d1, d2, d3) =
+                                (row(0, half), row(1, half), row(2, half), row(3, half));
+                            sub(&mut transformed[t(0)..][..=n], d0, d2);
+                            add(&mut transformed[t(1)..][..=n], d1, d2);
+                            sub(&mut transformed[t(2)..][..=n], d2, d1);
+                            sub(&mut transformed[t(3)..][..=n], d1, d3);
+                        }
+                        // B on columns, for every row r of Bᵀ d
+                        for r in 0..4 {
+                            let e = &transformed[(2 * r) * columns..][..=n];
+                            let o = &transformed[(2 * r + 1) * columns..][..=n];
+                            let at = |col: usize| (r * 4 + col) * tiles + run.offset;
+                            sub(&mut v[at(0)..][..n], &e[..n], &e[1..]);
+                            add(&mut v[at(1)..][..n], &o[..n], &e[1..]);
+                            sub(&mut v[at(2)..][..n], &e[1..], &o[..n]);
+                            sub(&mut v[at(3)..][..n], &o[..n], &o[1..]);
+                        }
+                    }
+                },
+            )
         },
     );
 }
 
 /// Splits row `y` of a `height × width` plane from column `x0` on into even (`x0 + 2j`) and
 /// odd (`x0 + 2j + 1`) columns, zeros outside the plane.
+#[inline(always)]
 fn load_split_row<T: GemmFloat>(
     plane: &[T],
     (height, width): (usize, usize),
@@ -465,40 +483,45 @@ fn transform_outputs<T: GemmFloat>(
             |buffer, (index, out)| {
                 let (b, k) = (first_image + index / co, index % co);
                 let (rows, pixels) = buffer.split_at_mut(8 * tiles_w);
-                for run in row_runs(c, first, tiles).filter(|run| run.image == b) {
-                    let n = run.len;
-                    let m_at = |xi: usize| &m[(xi * co + k) * tiles + run.offset..][..n];
-                    // Aᵀ on rows: rows[col] / rows[4 + col] = first / second output row, column col
-                    for col in 0..4 {
-                        let (first_row, second_row) = rows.split_at_mut(4 * tiles_w);
-                        output_rows(
-                            &mut first_row[col * tiles_w..][..n],
-                            &mut second_row[col * tiles_w..][..n],
-                            [m_at(col), m_at(4 + col), m_at(8 + col), m_at(12 + col)],
-                        );
-                    }
-                    for i in 0..2 {
-                        let y = 2 * run.ty + i;
-                        if y >= out_h {
-                            break;
-                        }
-                        let row = |col: usize| &rows[(4 * i + col) * tiles_w..][..n];
-                        let (left, right) = pixels.split_at_mut(2 * tiles_w);
-                        output_rows(
-                            &mut left[..n],
-                            &mut right[..n],
-                            [row(0), row(1), row(2), row(3)],
-                        );
-                        let line = &mut out[y * out_w..][..out_w];
-                        let x0 = 2 * run.tx;
-                        for (j, (&l, &r)) in left[..n].iter().zip(&right[..n]).enumerate() {
-                            line[x0 + 2 * j] = l;
-                            if x0 + 2 * j + 1 < out_w {
-                                line[x0 + 2 * j + 1] = r;
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for run in row_runs(c, first, tiles).filter(|run| run.image == b) {
+                            let n = run.len;
+                            let m_at = |xi: usize| &m[(xi * co + k) * tiles + run.offset..][..n];
+                            // Aᵀ on rows: rows[col] / rows[4 + col] = first / second output row, column col
+                            for col in 0..4 {
+                                let (first_row, second_row) = rows.split_at_mut(4 * tiles_w);
+                                output_rows(
+                                    &mut first_row[col * tiles_w..][..n],
+                                    &mut second_row[col * tiles_w..][..n],
+                                    [m_at(col), m_at(4 + col), m_at(8 + col), m_at(12 + col)],
+                                );
+                            }
+                            for i in 0..2 {
+                                let y = 2 * run.ty + i;
+                                if y >= out_h {
+                                    break;
+                                }
+                                let row = |col: usize| &rows[(4 * i + col) * tiles_w..][..n];
+                                let (left, right) = pixels.split_at_mut(2 * tiles_w);
+                                output_rows(
+                                    &mut left[..n],
+                                    &mut right[..n],
+                                    [row(0), row(1), row(2), row(3)],
+                                );
+                                let line = &mut out[y * out_w..][..out_w];
+                                let x0 = 2 * run.tx;
+                                for (j, (&l, &r)) in left[..n].iter().zip(&right[..n]).enumerate() {
+                                    line[x0 + 2 * j] = l;
+                                    if x0 + 2 * j + 1 < out_w {
+                                        line[x0 + 2 * j + 1] = r;
+                                    }
+                                }
                             }
                         }
-                    }
-                }
+                    },
+                )
             },
         );
 }
