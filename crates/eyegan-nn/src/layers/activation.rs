@@ -3,6 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use crate::layers::parallel::{planes_per_task, MIN_TASK_ELEMENTS};
 use crate::layers::simd::vectorized;
 use crate::layers::storage::contiguous_slice;
 
@@ -177,6 +178,7 @@ pub(crate) fn add_bias_and_activate<T: WithDType>(
 ) {
     x.par_chunks_mut(plane.max(1))
         .enumerate()
+        .with_min_len(planes_per_task(plane))
         .for_each(|(index, values)| {
             let b = bias[index % channels];
             // one loop per activation, in T: the sum of two values rounds as it does in f64
@@ -184,7 +186,7 @@ pub(crate) fn add_bias_and_activate<T: WithDType>(
             // f64, as `Activation::apply` does
             vectorized(
                 #[inline(always)]
-                || match act {
+                move || match act {
                     Activation::Identity => values.iter_mut().for_each(|v| *v += b),
                     Activation::Relu => values.iter_mut().for_each(|v| {
                         let sum = *v + b;
@@ -236,14 +238,22 @@ fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::R
     contiguous_slice(s, l, "activation op")
 }
 
-/// Elements per parallel task of the element-wise ops (large enough to amortise the split).
-const ELEMENTWISE_CHUNK: usize = 1 << 14;
-
 fn map<T: WithDType>(x: &[T], f: impl Fn(f64) -> f64 + Sync) -> Vec<T> {
-    x.par_iter()
-        .with_min_len(ELEMENTWISE_CHUNK)
-        .map(|v| T::from_f64(f(v.to_f64())))
-        .collect()
+    let mut out = vec![T::zero(); x.len()];
+    out.par_chunks_mut(MIN_TASK_ELEMENTS)
+        .zip(x.par_chunks(MIN_TASK_ELEMENTS))
+        .for_each(|(out, x)| {
+            let f = &f;
+            vectorized(
+                #[inline(always)]
+                move || {
+                    for (o, v) in out.iter_mut().zip(x) {
+                        *o = T::from_f64(f(v.to_f64()));
+                    }
+                },
+            )
+        });
+    out
 }
 
 impl CustomOp1 for Pointwise {
@@ -286,14 +296,14 @@ impl CustomOp2 for PointwiseGrad {
         /// [`Activation::derivative`] gives it) elsewhere.
         fn typed<T: WithDType>(act: Activation, x: &[T], g: &[T]) -> Vec<T> {
             let mut out = vec![T::zero(); x.len()];
-            out.par_chunks_mut(ELEMENTWISE_CHUNK)
-                .zip(x.par_chunks(ELEMENTWISE_CHUNK))
-                .zip(g.par_chunks(ELEMENTWISE_CHUNK))
+            out.par_chunks_mut(MIN_TASK_ELEMENTS)
+                .zip(x.par_chunks(MIN_TASK_ELEMENTS))
+                .zip(g.par_chunks(MIN_TASK_ELEMENTS))
                 .for_each(|((out, x), g)| {
                     let out = out.iter_mut().zip(x).zip(g);
                     vectorized(
                         #[inline(always)]
-                        || match act {
+                        move || match act {
                             Activation::Identity => out.for_each(|((o, _), g)| *o = *g),
                             Activation::Relu => out.for_each(|((o, x), g)| {
                                 *o = if *x > T::zero() { *g } else { T::zero() }

@@ -11,6 +11,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor, WithD
 use rayon::prelude::*;
 
 use crate::layers::activation::Activation;
+use crate::layers::parallel::planes_per_task;
+use crate::layers::simd::vectorized;
 use crate::layers::storage::{contiguous_slice, tensor_slice};
 
 /// `(x, affine, moments)` → `act(γ·(x − mean)/√(var + eps) + β)`.
@@ -40,7 +42,7 @@ fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result
 
 /// `Σ f(a[k], b[k])` over two equally long slices, with eight independent partial sums so that
 /// the loop vectorises (a single running sum is one long chain of dependent additions).
-#[inline]
+#[inline(always)]
 fn lane_sum<T: WithDType>(a: &[T], b: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
     const LANES: usize = 8;
     let mut lanes = [0.0f64; LANES];
@@ -59,33 +61,48 @@ fn lane_sum<T: WithDType>(a: &[T], b: &[T], f: impl Fn(f64, f64) -> f64) -> f64 
     lanes.iter().sum::<f64>() + tail
 }
 
-/// Per channel: the sum over every image of `plane_sum(channel, range of that plane)`,
-/// computed plane by plane in parallel.
+/// Per channel: the sum over every image of `plane_sum(channel, range of that plane)`, images
+/// added in order; channels in parallel (a task per plane would cost more than G's 4×4 planes
+/// hold).
 fn channel_sums(
     (b, c, plane): (usize, usize, usize),
     plane_sum: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
 ) -> Vec<f64> {
-    let per_plane: Vec<f64> = (0..b * c)
+    (0..c)
         .into_par_iter()
-        .map(|index| plane_sum(index % c, index * plane..(index + 1) * plane))
-        .collect();
-    let mut sums = vec![0.0; c];
-    for (index, value) in per_plane.into_iter().enumerate() {
-        sums[index % c] += value;
-    }
-    sums
+        .map(|ch| {
+            let plane_sum = &plane_sum;
+            vectorized(
+                #[inline(always)]
+                move || {
+                    (0..b).fold(0.0, |sum, image| {
+                        let start = (image * c + ch) * plane;
+                        sum + plane_sum(ch, start..start + plane)
+                    })
+                },
+            )
+        })
+        .collect()
 }
 
 fn moments<T: WithDType>(x: &[T], dims: (usize, usize, usize)) -> (Vec<f64>, Vec<f64>) {
     let count = (dims.0 * dims.2) as f64;
-    let mean: Vec<f64> = channel_sums(dims, |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v))
-        .into_iter()
-        .map(|s| s / count)
-        .collect();
-    let var = channel_sums(dims, |ch, r| {
-        let m = mean[ch];
-        lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
-    })
+    let mean: Vec<f64> = channel_sums(
+        dims,
+        #[inline(always)]
+        |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v),
+    )
+    .into_iter()
+    .map(|s| s / count)
+    .collect();
+    let var = channel_sums(
+        dims,
+        #[inline(always)]
+        |ch, r| {
+            let m = mean[ch];
+            lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
+        },
+    )
     .into_iter()
     .map(|s| s / count)
     .collect();
@@ -152,11 +169,18 @@ impl BatchNormAct {
         out.par_chunks_mut(plane.max(1))
             .zip(x.par_chunks(plane.max(1)))
             .enumerate()
+            .with_min_len(planes_per_task(plane))
             .for_each(|(index, (dst, src))| {
                 let (a, b) = coefficients[index % c];
-                for (d, s) in dst.iter_mut().zip(src) {
-                    *d = T::from_f64(self.activation.apply(s.to_f64() * a + b));
-                }
+                let activation = self.activation;
+                vectorized(
+                    #[inline(always)]
+                    move || {
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d = T::from_f64(activation.apply(s.to_f64() * a + b));
+                        }
+                    },
+                )
             });
         out
     }
@@ -181,15 +205,21 @@ impl BatchNormAct {
             let (a, b) = coefficients[ch];
             g * activation.derivative(x * a + b)
         };
-        let sum_dy = channel_sums(dims, |ch, r| {
-            lane_sum(&x[r.clone()], &grad[r], |x, g| dy(ch, x, g))
-        });
-        let sum_dy_xhat = channel_sums(dims, |ch, r| {
-            let (mean, inv_std) = norm[ch];
-            lane_sum(&x[r.clone()], &grad[r], |x, g| {
-                dy(ch, x, g) * (x - mean) * inv_std
-            })
-        });
+        let sum_dy = channel_sums(
+            dims,
+            #[inline(always)]
+            |ch, r| lane_sum(&x[r.clone()], &grad[r], |x, g| dy(ch, x, g)),
+        );
+        let sum_dy_xhat = channel_sums(
+            dims,
+            #[inline(always)]
+            |ch, r| {
+                let (mean, inv_std) = norm[ch];
+                lane_sum(&x[r.clone()], &grad[r], |x, g| {
+                    dy(ch, x, g) * (x - mean) * inv_std
+                })
+            },
+        );
         let count = (b * plane) as f64;
         let mut dx = vec![T::zero(); x.len()];
         dx.par_chunks_mut(plane.max(1))
@@ -198,6 +228,7 @@ impl BatchNormAct {
                     .zip(grad.par_chunks(plane.max(1))),
             )
             .enumerate()
+            .with_min_len(planes_per_task(plane))
             .for_each(|(index, (dst, (src, g)))| {
                 let ch = index % c;
                 let (mean, inv_std) = norm[ch];
@@ -207,11 +238,17 @@ impl BatchNormAct {
                 } else {
                     (0.0, 0.0)
                 };
-                for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
-                    let x = s.to_f64();
-                    let xhat = (x - mean) * inv_std;
-                    *d = T::from_f64(k * (dy(ch, x, g.to_f64()) - m1 - xhat * m2));
-                }
+                let dy = &dy;
+                vectorized(
+                    #[inline(always)]
+                    move || {
+                        for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
+                            let x = s.to_f64();
+                            let xhat = (x - mean) * inv_std;
+                            *d = T::from_f64(k * (dy(ch, x, g.to_f64()) - m1 - xhat * m2));
+                        }
+                    },
+                )
             });
         let daffine = sum_dy_xhat
             .iter()

@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use crate::layers::parallel::planes_per_task;
 use crate::layers::scratch::{Scratch, Slot};
 use crate::layers::simd::vectorized;
 
@@ -182,17 +183,10 @@ pub fn col2im<T: Copy + Default + std::ops::AddAssign + Send + Sync>(
     image
         .par_chunks_mut(plane.max(1))
         .enumerate()
+        .with_min_len(planes_per_task(plane))
         .for_each_init(Vec::new, |phases, (index, dst)| {
             let (b, c) = (index / g.channels, index % g.channels);
-            phases.clear();
-            phases.resize(layout.len(), T::default());
-            vectorized(
-                #[inline(always)]
-                || {
-                    layout.add_taps(columns, g, b, c, phases);
-                    layout.interleave(phases, g, dst);
-                },
-            );
+            layout.sum_plane(columns, g, (b, c), phases, dst);
         });
 }
 
@@ -252,6 +246,26 @@ impl PhaseLayout {
 
     fn len(&self) -> usize {
         self.phase_len() * self.stride * self.stride
+    }
+
+    /// Writes into `dst` the plane of image `b`, channel `c`, summed in `phases` (resized here).
+    fn sum_plane<T: Copy + Default + std::ops::AddAssign>(
+        &self,
+        columns: &[T],
+        g: &PatchGeometry,
+        (b, c): (usize, usize),
+        phases: &mut Vec<T>,
+        dst: &mut [T],
+    ) {
+        phases.clear();
+        phases.resize(self.len(), T::default());
+        vectorized(
+            #[inline(always)]
+            move || {
+                self.add_taps(columns, g, b, c, phases);
+                self.interleave(phases, g, dst);
+            },
+        );
     }
 
     #[inline(always)]

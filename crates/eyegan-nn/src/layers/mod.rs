@@ -8,6 +8,7 @@ pub mod conv_ops;
 pub mod gemm;
 pub mod im2col;
 pub mod init;
+pub mod parallel;
 pub mod pool;
 pub mod scratch;
 pub mod simd;

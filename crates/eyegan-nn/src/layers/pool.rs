@@ -95,7 +95,7 @@ impl Planes {
             .for_each(|(dst, plane)| {
                 vectorized(
                     #[inline(always)]
-                    || {
+                    move || {
                         for (i, dst) in dst.chunks_exact_mut(self.out_w).enumerate() {
                             let (top, bottom) = self.window_rows(plane, i);
                             let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
@@ -117,7 +117,7 @@ impl Planes {
             .for_each(|(dst, (plane, g))| {
                 vectorized(
                     #[inline(always)]
-                    || {
+                    move || {
                         for (i, g) in g.chunks_exact(self.out_w).enumerate() {
                             let (top, bottom) = self.window_rows(plane, i);
                             let (dst_top, dst_bottom) = dst[2 * i * self.width..][..2 * self.width]

@@ -212,7 +212,7 @@ fn transform_output_gradients<T: GemmFloat>(
         |buffer, (k, dm)| {
             vectorized(
                 #[inline(always)]
-                || {
+                move || {
                     for run in row_runs(c, first, tiles) {
                         let gradient = &gy[(run.image * c.channels_out + k) * plane..][..plane];
                         let n = run.len;
@@ -387,7 +387,7 @@ fn transform_inputs<T: GemmFloat>(c: &Conv3x3, x: &[T], first: usize, tiles: usi
             let (split, transformed) = buffer.split_at_mut(8 * columns);
             vectorized(
                 #[inline(always)]
-                || {
+                move || {
                     for run in row_runs(c, first, tiles) {
                         let image = &x[(run.image * c.channels_in + channel) * plane..][..plane];
                         let (n, y0) = (run.len, (2 * run.ty) as isize - c.padding as isize);
@@ -485,7 +485,7 @@ fn transform_outputs<T: GemmFloat>(
                 let (rows, pixels) = buffer.split_at_mut(8 * tiles_w);
                 vectorized(
                     #[inline(always)]
-                    || {
+                    move || {
                         for run in row_runs(c, first, tiles).filter(|run| run.image == b) {
                             let n = run.len;
                             let m_at = |xi: usize| &m[(xi * co + k) * tiles + run.offset..][..n];

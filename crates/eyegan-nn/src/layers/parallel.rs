@@ -1,0 +1,13 @@
+//! How the element-wise passes split their work across threads.
+//!
+//! A parallel task costs far more than adding a few values: passes over image planes (G's are
+//! 4×4 to 32×32) hand each task several planes, so that every task holds at least
+//! [`MIN_TASK_ELEMENTS`] values.
+
+/// Fewest values one parallel task of an element-wise pass handles.
+pub const MIN_TASK_ELEMENTS: usize = 1 << 14;
+
+/// Planes of `plane` values per parallel task (for rayon's `with_min_len`).
+pub fn planes_per_task(plane: usize) -> usize {
+    (MIN_TASK_ELEMENTS / plane.max(1)).max(1)
+}
