@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
-use crate::layers::parallel::{planes_per_task, MIN_TASK_ELEMENTS};
+use crate::layers::parallel::{filled, planes_per_task, MIN_TASK_ELEMENTS};
 use crate::layers::simd::vectorized;
 use crate::layers::storage::contiguous_slice;
 
@@ -239,7 +239,7 @@ fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::R
 }
 
 fn map<T: WithDType>(x: &[T], f: impl Fn(f64) -> f64 + Sync) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
+    let mut out = filled(x.len(), T::zero());
     out.par_chunks_mut(MIN_TASK_ELEMENTS)
         .zip(x.par_chunks(MIN_TASK_ELEMENTS))
         .for_each(|(out, x)| {
@@ -295,7 +295,7 @@ impl CustomOp2 for PointwiseGrad {
         /// gradient itself where the derivative is 1, zero or `g·slope` (in f64, as
         /// [`Activation::derivative`] gives it) elsewhere.
         fn typed<T: WithDType>(act: Activation, x: &[T], g: &[T]) -> Vec<T> {
-            let mut out = vec![T::zero(); x.len()];
+            let mut out = filled(x.len(), T::zero());
             out.par_chunks_mut(MIN_TASK_ELEMENTS)
                 .zip(x.par_chunks(MIN_TASK_ELEMENTS))
                 .zip(g.par_chunks(MIN_TASK_ELEMENTS))

@@ -11,7 +11,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor, WithD
 use rayon::prelude::*;
 
 use crate::layers::activation::Activation;
-use crate::layers::parallel::planes_per_task;
+use crate::layers::parallel::{filled, planes_per_task};
 use crate::layers::simd::vectorized;
 use crate::layers::storage::{contiguous_slice, tensor_slice};
 
@@ -165,7 +165,7 @@ impl BatchNormAct {
     ) -> Vec<T> {
         let moments: Vec<f64> = moments.iter().map(|v| v.to_f64()).collect();
         let coefficients = affine_of_x(affine, &normaliser(&moments, c, self.eps));
-        let mut out = vec![T::zero(); x.len()];
+        let mut out = filled(x.len(), T::zero());
         out.par_chunks_mut(plane.max(1))
             .zip(x.par_chunks(plane.max(1)))
             .enumerate()
@@ -221,7 +221,7 @@ impl BatchNormAct {
             },
         );
         let count = (b * plane) as f64;
-        let mut dx = vec![T::zero(); x.len()];
+        let mut dx = filled(x.len(), T::zero());
         dx.par_chunks_mut(plane.max(1))
             .zip(
                 x.par_chunks(plane.max(1))

@@ -19,6 +19,7 @@ use crate::layers::activation::{
 };
 use crate::layers::gemm::{matmul_into, GemmFloat, MatRef};
 use crate::layers::im2col::{col2im, im2col, PatchGeometry};
+use crate::layers::parallel::filled;
 use crate::layers::scratch::Slot;
 use crate::layers::storage::contiguous_slice;
 use crate::layers::winograd::{self, conv3x3, flipped_kernel, Conv3x3};
@@ -252,24 +253,32 @@ fn channels_major<T: GemmFloat, R>(
         return f(nchw);
     }
     T::with_scratch(Slot::Gathered, nchw.len(), |out| {
-        for c in 0..channels {
-            for b in 0..nb {
-                out[(c * nb + b) * positions..][..positions]
-                    .copy_from_slice(&nchw[(b * channels + c) * positions..][..positions]);
-            }
-        }
+        out.par_chunks_mut((nb * positions).max(1))
+            .enumerate()
+            .for_each(|(c, planes)| {
+                for (b, plane) in planes.chunks_exact_mut(positions.max(1)).enumerate() {
+                    plane.copy_from_slice(&nchw[(b * channels + c) * positions..][..positions]);
+                }
+            });
         f(out)
     })
 }
 
 /// Inverse of [`channels_major`]: writes `channels × (nb·positions)` back as NCHW.
-fn write_nchw<T: Copy>(src: &[T], nb: usize, channels: usize, positions: usize, nchw: &mut [T]) {
-    for c in 0..channels {
-        for b in 0..nb {
-            nchw[(b * channels + c) * positions..][..positions]
-                .copy_from_slice(&src[(c * nb + b) * positions..][..positions]);
-        }
-    }
+fn write_nchw<T: Copy + Send + Sync>(
+    src: &[T],
+    nb: usize,
+    channels: usize,
+    positions: usize,
+    nchw: &mut [T],
+) {
+    nchw.par_chunks_mut((channels * positions).max(1))
+        .enumerate()
+        .for_each(|(b, image)| {
+            for (c, plane) in image.chunks_exact_mut(positions.max(1)).enumerate() {
+                plane.copy_from_slice(&src[(c * nb + b) * positions..][..positions]);
+            }
+        });
 }
 
 /// The transpose of a row-major `rows × cols` matrix, in 32×32 blocks (a block of either
@@ -327,7 +336,7 @@ fn gather_through_weights<T: GemmFloat>(
     let g = plan.g;
     let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
     let (image_len, outer_len) = (g.image_len(), plan.outer_len());
-    let mut out = vec![T::zero(); g.batch * outer_len];
+    let mut out = filled(g.batch * outer_len, T::zero());
     let wm = MatRef::row_major(w, outer, taps);
     with_patches(plan, |cols| {
         for (start, nb) in plan.chunks() {
@@ -362,7 +371,7 @@ fn scatter_through_weights<T: GemmFloat>(
     let g = plan.g;
     let (taps, outer, positions) = (g.taps(), plan.outer, g.positions());
     let (image_len, outer_len) = (g.image_len(), plan.outer_len());
-    let mut out = vec![T::zero(); g.batch * image_len];
+    let mut out = filled(g.batch * image_len, T::zero());
     let wt = MatRef::row_major(w, outer, taps).t();
     with_patches(plan, |cols| {
         for (start, nb) in plan.chunks() {

@@ -10,6 +10,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use crate::layers::parallel::filled;
 use crate::layers::simd::vectorized;
 use crate::layers::storage::contiguous_slice;
 
@@ -89,7 +90,7 @@ impl Planes {
 
     fn forward<T: WithDType>(&self, x: &[T]) -> Vec<T> {
         let (in_len, out_len) = (self.height * self.width, self.out_h * self.out_w);
-        let mut out = vec![T::zero(); x.len() / in_len * out_len];
+        let mut out = filled(x.len() / in_len * out_len, T::zero());
         out.par_chunks_mut(out_len)
             .zip(x.par_chunks(in_len))
             .for_each(|(dst, plane)| {
@@ -111,7 +112,7 @@ impl Planes {
 
     fn backward<T: WithDType>(&self, x: &[T], grad: &[T]) -> Vec<T> {
         let (in_len, out_len) = (self.height * self.width, self.out_h * self.out_w);
-        let mut dx = vec![T::zero(); x.len()];
+        let mut dx = filled(x.len(), T::zero());
         dx.par_chunks_mut(in_len)
             .zip(x.par_chunks(in_len).zip(grad.par_chunks(out_len)))
             .for_each(|(dst, (plane, g))| {

@@ -17,6 +17,7 @@
 use rayon::prelude::*;
 
 use crate::layers::gemm::{matmul_into_serial, GemmFloat, MatRef};
+use crate::layers::parallel::filled;
 use crate::layers::scratch::Slot;
 use crate::layers::simd::vectorized;
 
@@ -129,7 +130,7 @@ pub fn conv3x3<T: GemmFloat>(geometry: &Conv3x3, x: &[T], w: &[T]) -> candle_cor
     }
     let u = transform_kernels(w, co, ci);
     let out_plane = c.out_h() * c.out_w();
-    let mut out = vec![T::zero(); c.batch * co * out_plane];
+    let mut out = filled(c.batch * co * out_plane, T::zero());
     for_each_tile_chunk(&c, x, |v, m, first, tiles| {
         m.par_chunks_mut(co * tiles)
             .enumerate()
