@@ -450,6 +450,16 @@ fn load_split_row<T: GemmFloat>(
         return;
     }
     let line = &plane[y as usize * width..][..width];
+    let n = even.len().min(odd.len());
+    if x0 >= 0 && x0 as usize + 2 * n <= width {
+        // inside the row: a plain de-interleave, which vectorises
+        let pairs = line[x0 as usize..][..2 * n].chunks_exact(2);
+        for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+            *e = pair[0];
+            *o = pair[1];
+        }
+        return;
+    }
     let at = |x: isize| {
         if (0..width as isize).contains(&x) {
             line[x as usize]
@@ -513,11 +523,18 @@ fn transform_outputs<T: GemmFloat>(
                                 );
                                 let line = &mut out[y * out_w..][..out_w];
                                 let x0 = 2 * run.tx;
-                                for (j, (&l, &r)) in left[..n].iter().zip(&right[..n]).enumerate() {
-                                    line[x0 + 2 * j] = l;
-                                    if x0 + 2 * j + 1 < out_w {
-                                        line[x0 + 2 * j + 1] = r;
-                                    }
+                                // whole tiles as a plain interleave (vectorises), then the last
+                                // tile's left column where the output width is odd
+                                let whole = n.min((out_w - x0) / 2);
+                                let pairs = line[x0..][..2 * whole].chunks_exact_mut(2);
+                                for ((pair, &l), &r) in
+                                    pairs.zip(&left[..whole]).zip(&right[..whole])
+                                {
+                                    pair[0] = l;
+                                    pair[1] = r;
+                                }
+                                if whole < n {
+                                    line[x0 + 2 * whole] = left[whole];
                                 }
                             }
                         }
