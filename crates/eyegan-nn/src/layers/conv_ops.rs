@@ -24,10 +24,12 @@ use crate::layers::scratch::Slot;
 use crate::layers::storage::contiguous_slice;
 use crate::layers::winograd::{self, conv3x3, flipped_kernel, Conv3x3};
 
-/// Upper bound on the elements of one patch matrix (4 MiB of f32) unless a single image needs
-/// more: chunks of small images stay cache-sized (at 16 Mi elements, the DCGAN and GMD figures
-/// ran no faster and peaked 90–160 MiB higher).
-pub const MAX_PATCH_ELEMENTS: usize = 1024 * 1024;
+/// Upper bound on the elements of one patch matrix (16 MiB of f32) unless a single image needs
+/// more: fewer, wider chunks mean fewer re-packings of the weights by gemm (G's second layer
+/// has 2 Mi weights for 16 positions per image). Against 1 Mi: G forward −11 %, DCGAN
+/// iteration −3..6 %, GMD unchanged, peaks within 25 MiB; 16 Mi was no faster and peaked up to
+/// 110 MiB higher (eyegan-bench A/B).
+pub const MAX_PATCH_ELEMENTS: usize = 4 * 1024 * 1024;
 
 fn uses_fast_path(x: &Tensor) -> bool {
     x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64)
