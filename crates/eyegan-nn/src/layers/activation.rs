@@ -38,6 +38,19 @@ impl Activation {
         }
     }
 
+    /// The activation of an f32 or f64 value, the same value as [`Self::apply`] gives: `max`
+    /// is exact in any precision, and the leaky slope is applied in f64.
+    #[inline(always)]
+    pub fn apply_to<T: WithDType>(self, x: T) -> T {
+        match self {
+            Self::Identity => x,
+            Self::Relu if x > T::zero() => x,
+            Self::Relu => T::zero(),
+            Self::LeakyRelu(_) if x > T::zero() => x,
+            Self::LeakyRelu(slope) => T::from_f64(x.to_f64() * slope),
+        }
+    }
+
     /// Its derivative at `x` (at 0: the left one, as Candle's `relu` and `maximum`).
     #[inline]
     pub fn derivative(self, x: f64) -> f64 {
@@ -181,25 +194,14 @@ pub(crate) fn add_bias_and_activate<T: WithDType>(
         .with_min_len(planes_per_task(plane))
         .for_each(|(index, values)| {
             let b = bias[index % channels];
-            // one loop per activation, in T: the sum of two values rounds as it does in f64
-            // and back (f64 holds more than twice T's digits); the leaky slope is applied in
-            // f64, as `Activation::apply` does
+            // in T: the sum of two values rounds as it does in f64 and back (f64 holds more
+            // than twice T's digits)
             vectorized(
                 #[inline(always)]
-                move || match act {
-                    Activation::Identity => values.iter_mut().for_each(|v| *v += b),
-                    Activation::Relu => values.iter_mut().for_each(|v| {
-                        let sum = *v + b;
-                        *v = if sum > T::zero() { sum } else { T::zero() };
-                    }),
-                    Activation::LeakyRelu(slope) => values.iter_mut().for_each(|v| {
-                        let sum = *v + b;
-                        *v = if sum > T::zero() {
-                            sum
-                        } else {
-                            T::from_f64(sum.to_f64() * slope)
-                        };
-                    }),
+                move || {
+                    for v in values.iter_mut() {
+                        *v = act.apply_to(*v + b);
+                    }
                 },
             )
         });
@@ -238,17 +240,17 @@ fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::R
     contiguous_slice(s, l, "activation op")
 }
 
-fn map<T: WithDType>(x: &[T], f: impl Fn(f64) -> f64 + Sync) -> Vec<T> {
+/// `act(x)` element by element, in parallel.
+fn activate<T: WithDType>(x: &[T], act: Activation) -> Vec<T> {
     let mut out = filled(x.len(), T::zero());
     out.par_chunks_mut(MIN_TASK_ELEMENTS)
         .zip(x.par_chunks(MIN_TASK_ELEMENTS))
         .for_each(|(out, x)| {
-            let f = &f;
             vectorized(
                 #[inline(always)]
                 move || {
                     for (o, v) in out.iter_mut().zip(x) {
-                        *o = T::from_f64(f(v.to_f64()));
+                        *o = act.apply_to(*v);
                     }
                 },
             )
@@ -264,8 +266,8 @@ impl CustomOp1 for Pointwise {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let act = self.0;
         let storage = match s {
-            CpuStorage::F32(_) => CpuStorage::F32(map(contiguous::<f32>(s, l)?, |v| act.apply(v))),
-            CpuStorage::F64(_) => CpuStorage::F64(map(contiguous::<f64>(s, l)?, |v| act.apply(v))),
+            CpuStorage::F32(_) => CpuStorage::F32(activate(contiguous::<f32>(s, l)?, act)),
+            CpuStorage::F64(_) => CpuStorage::F64(activate(contiguous::<f64>(s, l)?, act)),
             _ => candle_core::bail!("activation op needs f32 or f64"),
         };
         Ok((storage, l.shape().clone()))

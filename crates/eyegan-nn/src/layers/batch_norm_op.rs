@@ -75,10 +75,13 @@ fn channel_sums(
             vectorized(
                 #[inline(always)]
                 move || {
-                    (0..b).fold(0.0, |sum, image| {
+                    // a plain loop: `fold` would be a call, compiled outside the dispatch
+                    let mut sum = 0.0;
+                    for image in 0..b {
                         let start = (image * c + ch) * plane;
-                        sum + plane_sum(ch, start..start + plane)
-                    })
+                        sum += plane_sum(ch, start..start + plane);
+                    }
+                    sum
                 },
             )
         })
@@ -155,6 +158,22 @@ fn affine_of_x<T: WithDType>(affine: &[T], norm: &[(f64, f64)]) -> Vec<(f64, f64
         .collect()
 }
 
+/// The gradient at one channel's activation input (`γ·x̂ + β = a·x + b`) from `x` and the
+/// output gradient, in f64.
+#[derive(Debug, Clone, Copy)]
+struct ChannelGrad {
+    coefficients: (f64, f64),
+    activation: Activation,
+}
+
+impl ChannelGrad {
+    #[inline(always)]
+    fn at(self, x: f64, g: f64) -> f64 {
+        let (a, b) = self.coefficients;
+        g * self.activation.derivative(x * a + b)
+    }
+}
+
 impl BatchNormAct {
     fn forward<T: WithDType>(
         &self,
@@ -200,23 +219,25 @@ impl BatchNormAct {
         let moments: Vec<f64> = moments.iter().map(|v| v.to_f64()).collect();
         let norm = normaliser(&moments, c, self.eps);
         let coefficients = affine_of_x(affine, &norm);
-        let activation = self.activation;
-        let dy = move |ch: usize, x: f64, g: f64| {
-            let (a, b) = coefficients[ch];
-            g * activation.derivative(x * a + b)
+        let dy = |ch: usize| ChannelGrad {
+            coefficients: coefficients[ch],
+            activation: self.activation,
         };
         let sum_dy = channel_sums(
             dims,
             #[inline(always)]
-            |ch, r| lane_sum(&x[r.clone()], &grad[r], |x, g| dy(ch, x, g)),
+            |ch, r| {
+                let dy = dy(ch);
+                lane_sum(&x[r.clone()], &grad[r], |x, g| dy.at(x, g))
+            },
         );
         let sum_dy_xhat = channel_sums(
             dims,
             #[inline(always)]
             |ch, r| {
-                let (mean, inv_std) = norm[ch];
+                let ((mean, inv_std), dy) = (norm[ch], dy(ch));
                 lane_sum(&x[r.clone()], &grad[r], |x, g| {
-                    dy(ch, x, g) * (x - mean) * inv_std
+                    dy.at(x, g) * (x - mean) * inv_std
                 })
             },
         );
@@ -238,14 +259,14 @@ impl BatchNormAct {
                 } else {
                     (0.0, 0.0)
                 };
-                let dy = &dy;
+                let dy = dy(ch);
                 vectorized(
                     #[inline(always)]
                     move || {
                         for (d, (s, g)) in dst.iter_mut().zip(src.iter().zip(g)) {
                             let x = s.to_f64();
                             let xhat = (x - mean) * inv_std;
-                            *d = T::from_f64(k * (dy(ch, x, g.to_f64()) - m1 - xhat * m2));
+                            *d = T::from_f64(k * (dy.at(x, g.to_f64()) - m1 - xhat * m2));
                         }
                     },
                 )
