@@ -40,34 +40,49 @@ fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result
     contiguous_slice(s, l, "batch norm op")
 }
 
-/// `Σ f(a[k], b[k])` over two equally long slices, with eight independent partial sums so that
-/// the loop vectorises (a single running sum is one long chain of dependent additions).
+/// `Σ f(a[k], b[k])` (`N` sums at once) over two equally long slices, with eight independent
+/// partial sums per sum so that the loop vectorises (a single running sum is one long chain of
+/// dependent additions).
 #[inline(always)]
-fn lane_sum<T: WithDType>(a: &[T], b: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
+fn lane_sums<T: WithDType, const N: usize>(
+    a: &[T],
+    b: &[T],
+    f: impl Fn(f64, f64) -> [f64; N],
+) -> [f64; N] {
     const LANES: usize = 8;
-    let mut lanes = [0.0f64; LANES];
+    let mut lanes = [[0.0f64; LANES]; N];
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f64 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(a, b)| f(a.to_f64(), b.to_f64()))
-        .sum();
-    for (a, b) in a_chunks.zip(b_chunks) {
-        for lane in 0..LANES {
-            lanes[lane] += f(a[lane].to_f64(), b[lane].to_f64());
+    let mut tail = [0.0f64; N];
+    for (a, b) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+        let values = f(a.to_f64(), b.to_f64());
+        for (sum, value) in tail.iter_mut().zip(values) {
+            *sum += value;
         }
     }
-    lanes.iter().sum::<f64>() + tail
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            let values = f(a[lane].to_f64(), b[lane].to_f64());
+            for (sums, value) in lanes.iter_mut().zip(values) {
+                sums[lane] += value;
+            }
+        }
+    }
+    std::array::from_fn(|i| {
+        let mut total = 0.0;
+        for value in lanes[i] {
+            total += value;
+        }
+        total + tail[i]
+    })
 }
 
 /// Per channel: the sum over every image of `plane_sum(channel, range of that plane)`, images
 /// added in order; channels in parallel (a task per plane would cost more than G's 4×4 planes
 /// hold).
-fn channel_sums(
+fn channel_sums<const N: usize>(
     (b, c, plane): (usize, usize, usize),
-    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
-) -> Vec<f64> {
+    plane_sum: impl Fn(usize, std::ops::Range<usize>) -> [f64; N] + Sync,
+) -> Vec<[f64; N]> {
     (0..c)
         .into_par_iter()
         .map(|ch| {
@@ -76,12 +91,15 @@ fn channel_sums(
                 #[inline(always)]
                 move || {
                     // a plain loop: `fold` would be a call, compiled outside the dispatch
-                    let mut sum = 0.0;
+                    let mut sums = [0.0; N];
                     for image in 0..b {
                         let start = (image * c + ch) * plane;
-                        sum += plane_sum(ch, start..start + plane);
+                        let values = plane_sum(ch, start..start + plane);
+                        for (sum, value) in sums.iter_mut().zip(values) {
+                            *sum += value;
+                        }
                     }
-                    sum
+                    sums
                 },
             )
         })
@@ -93,21 +111,21 @@ fn moments<T: WithDType>(x: &[T], dims: (usize, usize, usize)) -> (Vec<f64>, Vec
     let mean: Vec<f64> = channel_sums(
         dims,
         #[inline(always)]
-        |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v),
+        |_, r| lane_sums(&x[r.clone()], &x[r], |v, _| [v]),
     )
     .into_iter()
-    .map(|s| s / count)
+    .map(|[s]| s / count)
     .collect();
     let var = channel_sums(
         dims,
         #[inline(always)]
         |ch, r| {
             let m = mean[ch];
-            lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
+            lane_sums(&x[r.clone()], &x[r], |v, _| [(v - m) * (v - m)])
         },
     )
     .into_iter()
-    .map(|s| s / count)
+    .map(|[s]| s / count)
     .collect();
     (mean, var)
 }
@@ -223,24 +241,21 @@ impl BatchNormAct {
             coefficients: coefficients[ch],
             activation: self.activation,
         };
-        let sum_dy = channel_sums(
-            dims,
-            #[inline(always)]
-            |ch, r| {
-                let dy = dy(ch);
-                lane_sum(&x[r.clone()], &grad[r], |x, g| dy.at(x, g))
-            },
-        );
-        let sum_dy_xhat = channel_sums(
+        // Σ dy and Σ dy·x̂ per channel, in one pass
+        let (sum_dy, sum_dy_xhat): (Vec<f64>, Vec<f64>) = channel_sums(
             dims,
             #[inline(always)]
             |ch, r| {
                 let ((mean, inv_std), dy) = (norm[ch], dy(ch));
-                lane_sum(&x[r.clone()], &grad[r], |x, g| {
-                    dy.at(x, g) * (x - mean) * inv_std
+                lane_sums(&x[r.clone()], &grad[r], |x, g| {
+                    let dy = dy.at(x, g);
+                    [dy, dy * (x - mean) * inv_std]
                 })
             },
-        );
+        )
+        .into_iter()
+        .map(|[dy, dy_xhat]| (dy, dy_xhat))
+        .unzip();
         let count = (b * plane) as f64;
         let mut dx = filled(x.len(), T::zero());
         dx.par_chunks_mut(plane.max(1))
