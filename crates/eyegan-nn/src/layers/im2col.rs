@@ -103,24 +103,30 @@ fn split_columns_by_phase<T: Copy + Default + Send + Sync>(
     row_len: usize,
     phases: &mut [T],
 ) {
-    let s = g.stride;
+    let (s, plane) = (g.stride, g.height * g.width);
     phases
         .par_chunks_mut(s * g.height * row_len)
-        .zip(image.par_chunks(g.height * g.width))
+        .zip(image.par_chunks(plane))
+        .with_min_len(planes_per_task(plane))
         .for_each(|(planes, src)| {
-            for (r, phase) in planes.chunks_exact_mut(g.height * row_len).enumerate() {
-                let n = g.width.saturating_sub(r).div_ceil(s);
-                for (line, src_line) in phase
-                    .chunks_exact_mut(row_len)
-                    .zip(src.chunks_exact(g.width))
-                {
-                    let columns = src_line.get(r..).unwrap_or(&[]).iter().step_by(s);
-                    for (v, x) in line[..n].iter_mut().zip(columns) {
-                        *v = *x;
+            vectorized(
+                #[inline(always)]
+                move || {
+                    for (r, phase) in planes.chunks_exact_mut(g.height * row_len).enumerate() {
+                        let n = g.width.saturating_sub(r).div_ceil(s);
+                        for (line, src_line) in phase
+                            .chunks_exact_mut(row_len)
+                            .zip(src.chunks_exact(g.width))
+                        {
+                            let columns = src_line.get(r..).unwrap_or(&[]).iter().step_by(s);
+                            for (v, x) in line[..n].iter_mut().zip(columns) {
+                                *v = *x;
+                            }
+                            line[n..].fill(T::default());
+                        }
                     }
-                    line[n..].fill(T::default());
-                }
-            }
+                },
+            )
         });
 }
 
