@@ -5,6 +5,7 @@ use candle_nn::{Module, ModuleT};
 
 use crate::config::DcganConfig;
 use crate::error::Result;
+use crate::layers::tanh::tanh;
 use crate::layers::{
     conv_transpose2d, Activation, BatchNorm2d, ConvSpec, ConvTranspose2d, WeightInit,
 };
@@ -124,7 +125,7 @@ impl ModuleT for Generator {
             x = stage.conv.forward(&x)?;
             x = match &stage.norm {
                 Some(norm) => norm.forward_act(&x, train, Activation::Relu)?,
-                None => x.tanh()?,
+                None => tanh(&x)?,
             };
         }
         Ok(x)

@@ -3,9 +3,9 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
-use crate::layers::parallel::{filled, planes_per_task, MIN_TASK_ELEMENTS};
+use crate::layers::parallel::{planes_per_task, zip_map};
 use crate::layers::simd::vectorized;
-use crate::layers::storage::contiguous_slice;
+use crate::layers::storage::{elementwise_op2, map_float, zip_float, Float, FloatMap, FloatZip};
 
 /// DCGAN's LeakyReLU slope.
 pub const LEAKY_RELU_SLOPE: f64 = 0.2;
@@ -121,6 +121,21 @@ fn fused_dtype(x: &Tensor) -> bool {
 #[derive(Debug, Clone, Copy)]
 struct BiasAct(Activation);
 
+/// [`BiasAct`] on an NCHW tensor of `channels` planes of `plane` values.
+struct BiasActOn {
+    activation: Activation,
+    channels: usize,
+    plane: usize,
+}
+
+impl FloatZip for BiasActOn {
+    fn zip<T: Float>(&self, x: &[T], bias: &[T]) -> Vec<T> {
+        let mut out = x.to_vec();
+        add_bias_and_activate(&mut out, bias, self.channels, self.plane, self.activation);
+        out
+    }
+}
+
 impl CustomOp2 for BiasAct {
     fn name(&self) -> &'static str {
         "eyegan-bias-activation"
@@ -133,36 +148,13 @@ impl CustomOp2 for BiasAct {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (_, c, h, w) = l1.shape().dims4()?;
-        let plane = (h * w).max(1);
-        fn typed<T: WithDType>(
-            act: Activation,
-            x: &[T],
-            bias: &[T],
-            c: usize,
-            plane: usize,
-        ) -> Vec<T> {
-            let mut out = x.to_vec();
-            add_bias_and_activate(&mut out, bias, c, plane, act);
-            out
-        }
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(typed(
-                self.0,
-                contiguous::<f32>(s1, l1)?,
-                contiguous::<f32>(s2, l2)?,
-                c,
-                plane,
-            )),
-            (CpuStorage::F64(_), CpuStorage::F64(_)) => CpuStorage::F64(typed(
-                self.0,
-                contiguous::<f64>(s1, l1)?,
-                contiguous::<f64>(s2, l2)?,
-                c,
-                plane,
-            )),
-            _ => candle_core::bail!("bias activation op needs two f32 or two f64 inputs"),
+        let (_, channels, h, w) = l1.shape().dims4()?;
+        let op = BiasActOn {
+            activation: self.0,
+            channels,
+            plane: (h * w).max(1),
         };
+        let storage = zip_float(&op, (s1, l1), (s2, l2), self.name())?;
         Ok((storage, l1.shape().clone()))
     }
 
@@ -236,26 +228,25 @@ struct Pointwise(Activation);
 #[derive(Debug, Clone, Copy)]
 struct PointwiseGrad(Activation);
 
-fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    contiguous_slice(s, l, "activation op")
+impl FloatMap for Pointwise {
+    fn map<T: Float>(&self, x: &[T]) -> Vec<T> {
+        let act = self.0;
+        zip_map(x, x, T::zero(), move |x, _| act.apply_to(x))
+    }
 }
 
-/// `act(x)` element by element, in parallel.
-fn activate<T: WithDType>(x: &[T], act: Activation) -> Vec<T> {
-    let mut out = filled(x.len(), T::zero());
-    out.par_chunks_mut(MIN_TASK_ELEMENTS)
-        .zip(x.par_chunks(MIN_TASK_ELEMENTS))
-        .for_each(|(out, x)| {
-            vectorized(
-                #[inline(always)]
-                move || {
-                    for (o, v) in out.iter_mut().zip(x) {
-                        *o = act.apply_to(*v);
-                    }
-                },
-            )
-        });
-    out
+impl FloatZip for PointwiseGrad {
+    /// `g · act'(x)`: the gradient itself where the derivative is 1, zero or `g·slope` (in
+    /// f64, as [`Activation::derivative`] gives it) elsewhere.
+    fn zip<T: Float>(&self, x: &[T], g: &[T]) -> Vec<T> {
+        let act = self.0;
+        zip_map(x, g, T::zero(), move |x, g| match act {
+            Activation::Identity => g,
+            _ if x > T::zero() => g,
+            Activation::Relu => T::zero(),
+            Activation::LeakyRelu(slope) => T::from_f64(g.to_f64() * slope),
+        })
+    }
 }
 
 impl CustomOp1 for Pointwise {
@@ -264,13 +255,7 @@ impl CustomOp1 for Pointwise {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let act = self.0;
-        let storage = match s {
-            CpuStorage::F32(_) => CpuStorage::F32(activate(contiguous::<f32>(s, l)?, act)),
-            CpuStorage::F64(_) => CpuStorage::F64(activate(contiguous::<f64>(s, l)?, act)),
-            _ => candle_core::bail!("activation op needs f32 or f64"),
-        };
-        Ok((storage, l.shape().clone()))
+        Ok((map_float(self, (s, l), self.name())?, l.shape().clone()))
     }
 
     fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
@@ -281,63 +266,7 @@ impl CustomOp1 for Pointwise {
     }
 }
 
-impl CustomOp2 for PointwiseGrad {
-    fn name(&self) -> &'static str {
-        "eyegan-activation-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        /// `g · act'(x)` chunk by chunk, one loop per activation (so each vectorises): the
-        /// gradient itself where the derivative is 1, zero or `g·slope` (in f64, as
-        /// [`Activation::derivative`] gives it) elsewhere.
-        fn typed<T: WithDType>(act: Activation, x: &[T], g: &[T]) -> Vec<T> {
-            let mut out = filled(x.len(), T::zero());
-            out.par_chunks_mut(MIN_TASK_ELEMENTS)
-                .zip(x.par_chunks(MIN_TASK_ELEMENTS))
-                .zip(g.par_chunks(MIN_TASK_ELEMENTS))
-                .for_each(|((out, x), g)| {
-                    let out = out.iter_mut().zip(x).zip(g);
-                    vectorized(
-                        #[inline(always)]
-                        move || match act {
-                            Activation::Identity => out.for_each(|((o, _), g)| *o = *g),
-                            Activation::Relu => out.for_each(|((o, x), g)| {
-                                *o = if *x > T::zero() { *g } else { T::zero() }
-                            }),
-                            Activation::LeakyRelu(slope) => out.for_each(|((o, x), g)| {
-                                *o = if *x > T::zero() {
-                                    *g
-                                } else {
-                                    T::from_f64(g.to_f64() * slope)
-                                }
-                            }),
-                        },
-                    )
-                });
-            out
-        }
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(typed(
-                self.0,
-                contiguous::<f32>(s1, l1)?,
-                contiguous::<f32>(s2, l2)?,
-            )),
-            (CpuStorage::F64(_), CpuStorage::F64(_)) => CpuStorage::F64(typed(
-                self.0,
-                contiguous::<f64>(s1, l1)?,
-                contiguous::<f64>(s2, l2)?,
-            )),
-            _ => candle_core::bail!("activation grad op needs two f32 or two f64 inputs"),
-        };
-        Ok((storage, l1.shape().clone()))
-    }
-}
+elementwise_op2!(PointwiseGrad, "eyegan-activation-grad");
 
 #[cfg(test)]
 mod tests {

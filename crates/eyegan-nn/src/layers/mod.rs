@@ -13,6 +13,7 @@ pub mod pool;
 pub mod scratch;
 pub mod simd;
 pub(crate) mod storage;
+pub mod tanh;
 pub mod winograd;
 
 pub use activation::Activation;

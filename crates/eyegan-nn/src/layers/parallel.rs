@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use crate::layers::simd::vectorized;
+
 /// Fewest values one parallel task of an element-wise pass handles.
 pub const MIN_TASK_ELEMENTS: usize = 1 << 14;
 
@@ -21,4 +23,30 @@ pub fn filled<T: Clone + Send>(len: usize, value: T) -> Vec<T> {
     let mut values = Vec::with_capacity(len);
     values.par_extend(rayon::iter::repeat_n(value, len));
     values
+}
+
+/// `f(a[i], b[i])` for every element (`b` may be `a` itself), in parallel, each task's loop
+/// under the SIMD dispatch.
+pub fn zip_map<T: Copy + Send + Sync>(
+    a: &[T],
+    b: &[T],
+    zero: T,
+    f: impl Fn(T, T) -> T + Sync,
+) -> Vec<T> {
+    let mut out = filled(a.len(), zero);
+    out.par_chunks_mut(MIN_TASK_ELEMENTS)
+        .zip(a.par_chunks(MIN_TASK_ELEMENTS))
+        .zip(b.par_chunks(MIN_TASK_ELEMENTS))
+        .for_each(|((out, a), b)| {
+            let f = &f;
+            vectorized(
+                #[inline(always)]
+                move || {
+                    for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(*a, *b);
+                    }
+                },
+            )
+        });
+    out
 }

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::layers::parallel::filled;
 use crate::layers::simd::vectorized;
-use crate::layers::storage::contiguous_slice;
+use crate::layers::storage::{map_float, zip_float, Float, FloatMap, FloatZip};
 
 /// Max pooling with a 2×2 window and stride 2 over an NCHW tensor.
 pub fn max_pool_2x2(x: &Tensor) -> candle_core::Result<Tensor> {
@@ -145,8 +145,16 @@ impl Planes {
     }
 }
 
-fn contiguous<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    contiguous_slice(s, l, "max pool op")
+impl FloatMap for Planes {
+    fn map<T: Float>(&self, x: &[T]) -> Vec<T> {
+        self.forward(x)
+    }
+}
+
+impl FloatZip for Planes {
+    fn zip<T: Float>(&self, x: &[T], grad: &[T]) -> Vec<T> {
+        self.backward(x, grad)
+    }
 }
 
 impl CustomOp1 for MaxPool2x2 {
@@ -156,11 +164,7 @@ impl CustomOp1 for MaxPool2x2 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let planes = Planes::of(l)?;
-        let storage = match s {
-            CpuStorage::F32(_) => CpuStorage::F32(planes.forward(contiguous::<f32>(s, l)?)),
-            CpuStorage::F64(_) => CpuStorage::F64(planes.forward(contiguous::<f64>(s, l)?)),
-            _ => candle_core::bail!("max pool op needs f32 or f64"),
-        };
+        let storage = map_float(&planes, (s, l), self.name())?;
         let (b, c, _, _) = l.shape().dims4()?;
         Ok((storage, Shape::from((b, c, planes.out_h, planes.out_w))))
     }
@@ -185,15 +189,7 @@ impl CustomOp2 for MaxPool2x2Grad {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let planes = Planes::of(l1)?;
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(_), CpuStorage::F32(_)) => CpuStorage::F32(
-                planes.backward(contiguous::<f32>(s1, l1)?, contiguous::<f32>(s2, l2)?),
-            ),
-            (CpuStorage::F64(_), CpuStorage::F64(_)) => CpuStorage::F64(
-                planes.backward(contiguous::<f64>(s1, l1)?, contiguous::<f64>(s2, l2)?),
-            ),
-            _ => candle_core::bail!("max pool grad op needs two f32 or two f64 inputs"),
-        };
+        let storage = zip_float(&planes, (s1, l1), (s2, l2), self.name())?;
         Ok((storage, l1.shape().clone()))
     }
 }
