@@ -216,6 +216,23 @@ struct PhaseLayout {
     /// Per horizontal tap offset whose positions partly fall outside the image (only where runs
     /// span rows): which positions of a plane (`out_h · out_w`) fall inside.
     inside: Vec<Option<Vec<bool>>>,
+    /// Where every tap offset's positions are added, worked out once per call (a plane of G's
+    /// second layer holds only 16 positions per tap).
+    runs: Vec<TapRuns>,
+}
+
+/// `count` runs of `len` positions of one tap offset `(ky, kx)` (`tap = ky·k + kx`): run `i`
+/// adds positions `src + i·out_w …` into the phase buffer at `dst + i·row_len …`, masked by
+/// `PhaseLayout::inside[kx]` where `masked`.
+#[derive(Debug, Clone, Copy)]
+struct TapRuns {
+    tap: usize,
+    kx: usize,
+    src: usize,
+    dst: usize,
+    len: usize,
+    count: usize,
+    masked: bool,
 }
 
 impl PhaseLayout {
@@ -236,14 +253,55 @@ impl PhaseLayout {
             .map(|k| phase_and_shift(k, g).1.unsigned_abs())
             .max()
             .unwrap_or(0);
-        Self {
+        let mut layout = Self {
             stride: g.stride,
             rows: g.height.div_ceil(g.stride),
             row_len: if runs_span_rows { g.out_w } else { phase_width },
             margin,
             runs_span_rows,
             inside,
+            runs: Vec::new(),
+        };
+        layout.runs = layout.tap_runs(g);
+        layout
+    }
+
+    /// The runs of every tap offset with positions inside the image.
+    fn tap_runs(&self, g: &PatchGeometry) -> Vec<TapRuns> {
+        let k = g.kernel;
+        let mut runs = Vec::with_capacity(k * k);
+        for ky in 0..k {
+            let ys = g.valid_positions(ky, g.height, g.out_h);
+            let (ry, dy) = phase_and_shift(ky, g);
+            for kx in 0..k {
+                let xs = g.valid_positions(kx, g.width, g.out_w);
+                if ys.is_empty() || xs.is_empty() {
+                    continue;
+                }
+                let (rx, dx) = phase_and_shift(kx, g);
+                // the phase buffer index of position (oy, ox)
+                let at = |oy: usize, ox: usize| {
+                    let row = (oy as isize + dy) * self.row_len as isize;
+                    let phase = (ry * self.stride + rx) * self.phase_len() + self.margin;
+                    (phase as isize + row + ox as isize + dx) as usize
+                };
+                let (first, len, count) = if self.runs_span_rows {
+                    (0, ys.len() * g.out_w, 1)
+                } else {
+                    (xs.start, xs.len(), ys.len())
+                };
+                runs.push(TapRuns {
+                    tap: ky * k + kx,
+                    kx,
+                    src: ys.start * g.out_w + first,
+                    dst: at(ys.start, first),
+                    len,
+                    count,
+                    masked: self.inside[kx].is_some(),
+                });
+            }
         }
+        runs
     }
 
     fn phase_len(&self) -> usize {
@@ -284,37 +342,16 @@ impl PhaseLayout {
         c: usize,
         phases: &mut [T],
     ) {
-        let (k, width, positions) = (g.kernel, g.columns(), g.positions());
-        for ky in 0..k {
-            let ys = g.valid_positions(ky, g.height, g.out_h);
-            let (ry, dy) = phase_and_shift(ky, g);
-            for kx in 0..k {
-                let (ys, xs) = (ys.clone(), g.valid_positions(kx, g.width, g.out_w));
-                if ys.is_empty() || xs.is_empty() {
-                    continue;
-                }
-                let (rx, dx) = phase_and_shift(kx, g);
-                let tap = (c * k + ky) * k + kx;
-                let src = &columns[tap * width + b * positions..][..positions];
-                let phase =
-                    &mut phases[(ry * self.stride + rx) * self.phase_len()..][..self.phase_len()];
-                // the phase index of position (oy, ox)
-                let at = |oy: usize, ox: usize| {
-                    let row = (oy as isize + dy) * self.row_len as isize;
-                    (self.margin as isize + row + ox as isize + dx) as usize
-                };
-                if self.runs_span_rows {
-                    let run = ys.start * g.out_w..ys.end * g.out_w;
-                    let dst = &mut phase[at(ys.start, 0)..][..run.len()];
-                    match &self.inside[kx] {
-                        None => add(dst, &src[run]),
-                        Some(inside) => add_where(dst, &src[run.clone()], &inside[run]),
-                    }
-                } else {
-                    for oy in ys {
-                        let dst = &mut phase[at(oy, xs.start)..][..xs.len()];
-                        add(dst, &src[oy * g.out_w..][xs.clone()]);
-                    }
+        let (kk, width, positions) = (g.kernel * g.kernel, g.columns(), g.positions());
+        for run in &self.runs {
+            let src = &columns[(c * kk + run.tap) * width + b * positions..][..positions];
+            for i in 0..run.count {
+                let from = run.src + i * g.out_w;
+                let dst = &mut phases[run.dst + i * self.row_len..][..run.len];
+                let src = &src[from..][..run.len];
+                match (&self.inside[run.kx], run.masked) {
+                    (Some(inside), true) => add_where(dst, src, &inside[from..][..run.len]),
+                    _ => add(dst, src),
                 }
             }
         }
