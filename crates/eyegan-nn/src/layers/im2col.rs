@@ -223,7 +223,7 @@ struct PhaseLayout {
 
 /// `count` runs of `len` positions of one tap offset `(ky, kx)` (`tap = ky·k + kx`): run `i`
 /// adds positions `src + i·out_w …` into the phase buffer at `dst + i·row_len …`, masked by
-/// `PhaseLayout::inside[kx]` where `masked`.
+/// `PhaseLayout::inside[kx]` where that is set.
 #[derive(Debug, Clone, Copy)]
 struct TapRuns {
     tap: usize,
@@ -232,7 +232,6 @@ struct TapRuns {
     dst: usize,
     len: usize,
     count: usize,
-    masked: bool,
 }
 
 impl PhaseLayout {
@@ -297,7 +296,6 @@ impl PhaseLayout {
                     dst: at(ys.start, first),
                     len,
                     count,
-                    masked: self.inside[kx].is_some(),
                 });
             }
         }
@@ -349,9 +347,9 @@ impl PhaseLayout {
                 let from = run.src + i * g.out_w;
                 let dst = &mut phases[run.dst + i * self.row_len..][..run.len];
                 let src = &src[from..][..run.len];
-                match (&self.inside[run.kx], run.masked) {
-                    (Some(inside), true) => add_where(dst, src, &inside[from..][..run.len]),
-                    _ => add(dst, src),
+                match &self.inside[run.kx] {
+                    Some(inside) => add_where(dst, src, &inside[from..][..run.len]),
+                    None => add(dst, src),
                 }
             }
         }
