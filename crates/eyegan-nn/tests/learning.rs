@@ -46,11 +46,17 @@ fn distance_to_data(histogram: [f32; 3]) -> f32 {
     0.5 * ((histogram[0] - 0.5).abs() + (histogram[1] - 0.5).abs() + histogram[2])
 }
 
-#[test]
-fn tiny_dcgan_moves_samples_toward_the_two_modes() {
-    let data = common::two_mode_images_with_noise(64, 1, 0.4);
-    let (data_stat, data_histogram) = sample_statistics(&data);
-    assert!(data_stat > 1.8 && distance_to_data(data_histogram) < 1e-6);
+/// Mode statistics of one tiny DCGAN's samples before and after training.
+struct TrainingOutcome {
+    stat_before: f32,
+    stat_after: f32,
+    distance_before: f32,
+    distance_after: f32,
+}
+
+/// Trains the tiny DCGAN from `seed` for 240 iterations on `data`. GAN training oscillates, so
+/// the after-statistics are averaged over the grids of the last 80 iterations.
+fn train_tiny_dcgan(data: &[Vec<f32>], seed: u64) -> TrainingOutcome {
     let training = GanTrainingConfig {
         batch_size: 16,
         lr: 2e-3,
@@ -58,16 +64,12 @@ fn tiny_dcgan_moves_samples_toward_the_two_modes() {
         ..GanTrainingConfig::paper()
     };
     let mut trainer =
-        GanTrainer::new(DcganConfig::tiny(), training, 2024, &common::test_device()).unwrap();
+        GanTrainer::new(DcganConfig::tiny(), training, seed, &common::test_device()).unwrap();
     let grid = |trainer: &GanTrainer| tensor_to_images(&trainer.sample_grid().unwrap()).unwrap();
     let (stat_before, histogram_before) = sample_statistics(&grid(&trainer));
-    let distance_before = distance_to_data(histogram_before);
-
-    // GAN training oscillates, so the statistics are averaged over the grids of the last
-    // 80 of 240 iterations.
     let (mut stat_after, mut distance_after, mut grids) = (0.0, 0.0, 0.0);
     for _ in 0..240 {
-        let metrics = trainer.step(&data).unwrap();
+        let metrics = trainer.step(data).unwrap();
         if metrics.iteration >= 160 && metrics.iteration.is_multiple_of(20) {
             let (stat, histogram) = sample_statistics(&grid(&trainer));
             stat_after += stat;
@@ -75,22 +77,60 @@ fn tiny_dcgan_moves_samples_toward_the_two_modes() {
             grids += 1.0;
         }
     }
-    let (stat_after, distance_after) = (stat_after / grids, distance_after / grids);
+    TrainingOutcome {
+        stat_before,
+        stat_after: stat_after / grids,
+        distance_before: distance_to_data(histogram_before),
+        distance_after: distance_after / grids,
+    }
+}
+
+/// Seeds of the tiny DCGAN runs. A single GAN run is chaotic: a rounding-level change (another
+/// summation order in a kernel, another CPU's cache blocking) decides whether one seed's run
+/// escapes its unstructured start within 240 iterations (about 70 % do, over 60 seeds tried).
+/// The mean over 8 seeds falls below the thresholds for under 1 % of such perturbations
+/// (bootstrap over those 60 runs); an untrained or broken loop stays at its start (≈ 0.03).
+const DCGAN_SEEDS: std::ops::Range<u64> = 2024..2032;
+
+#[test]
+fn tiny_dcgan_moves_samples_toward_the_two_modes() {
+    let data = common::two_mode_images_with_noise(64, 1, 0.4);
+    let (data_stat, data_histogram) = sample_statistics(&data);
+    assert!(data_stat > 1.8 && distance_to_data(data_histogram) < 1e-6);
+    let runs = DCGAN_SEEDS.count() as f32;
+    let (mut stat_before, mut stat_after, mut distance_before, mut distance_after) =
+        (0.0, 0.0, 0.0, 0.0);
+    for seed in DCGAN_SEEDS {
+        let outcome = train_tiny_dcgan(&data, seed);
+        println!(
+            "seed {seed}: normalised top-bottom contrast {:.3} -> {:.3}; mode histogram \
+             distance {:.3} -> {:.3}",
+            outcome.stat_before,
+            outcome.stat_after,
+            outcome.distance_before,
+            outcome.distance_after
+        );
+        assert!(
+            outcome.stat_before < 0.2,
+            "seed {seed}: init samples are unstructured: {}",
+            outcome.stat_before
+        );
+        stat_before += outcome.stat_before / runs;
+        stat_after += outcome.stat_after / runs;
+        distance_before += outcome.distance_before / runs;
+        distance_after += outcome.distance_after / runs;
+    }
     println!(
-        "normalised top-bottom contrast {stat_before:.3} -> {stat_after:.3} (data {data_stat:.3}); \
-         mode histogram distance {distance_before:.3} -> {distance_after:.3}"
-    );
-    assert!(
-        stat_before < 0.2,
-        "init samples are unstructured: {stat_before}"
+        "mean over {runs} seeds: contrast {stat_before:.3} -> {stat_after:.3} (data \
+         {data_stat:.3}); histogram distance {distance_before:.3} -> {distance_after:.3}"
     );
     assert!(
         stat_after > 0.4 && stat_after > 4.0 * stat_before,
-        "contrast {stat_before} -> {stat_after}"
+        "mean contrast {stat_before} -> {stat_after}"
     );
     assert!(
         distance_after < distance_before - 0.1,
-        "histogram distance {distance_before} -> {distance_after}"
+        "mean histogram distance {distance_before} -> {distance_after}"
     );
 }
 

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::layers::activation::{
     add_bias_and_activate, bias_activation, channel_sum, grad_before_activation, Activation,
 };
-use crate::layers::gemm::{matmul_into, GemmFloat, MatRef};
+use crate::layers::gemm::{matmul_into, GemmFloat, MatRef, Threads};
 use crate::layers::im2col::{col2im, im2col, PatchGeometry};
 use crate::layers::parallel::filled;
 use crate::layers::scratch::Slot;
@@ -318,10 +318,10 @@ fn matmul_to_nchw<T: GemmFloat>(
     positions: usize,
 ) -> candle_core::Result<()> {
     if nb == 1 {
-        matmul_into(dst, a, b, false)
+        matmul_into(dst, a, b, false, Threads::Gemm)
     } else {
         T::with_scratch(Slot::Staging, dst.len(), |scratch| {
-            matmul_into(scratch, a, b, false)?;
+            matmul_into(scratch, a, b, false, Threads::Gemm)?;
             write_nchw(scratch, nb, channels, positions, dst);
             Ok(())
         })
@@ -382,7 +382,7 @@ fn scatter_through_weights<T: GemmFloat>(
             let chunk = &values[start * outer_len..][..nb * outer_len];
             channels_major(chunk, nb, outer, positions, |chunk| {
                 let values = MatRef::row_major(chunk, outer, gc.columns());
-                matmul_into(cols, wt, values, false)
+                matmul_into(cols, wt, values, false, Threads::Gemm)
             })?;
             col2im(cols, &gc, &mut out[start * image_len..][..nb * image_len]);
         }
@@ -455,6 +455,7 @@ impl ConvOp {
                         MatRef::row_major(cols, taps, gc.columns()),
                         MatRef::row_major(side, outer, gc.columns()).t(),
                         index > 0,
+                        Threads::RowBlocks,
                     )
                 })?;
             }

@@ -359,6 +359,9 @@ impl PhaseLayout {
     /// Writes the phase planes' pixels into the image plane `dst`.
     fn interleave<T: Copy>(&self, phases: &[T], g: &PatchGeometry, dst: &mut [T]) {
         let s = self.stride;
+        if s == 2 && g.width == 2 * self.row_len {
+            return self.interleave_pairs(phases, g, dst);
+        }
         for (index, phase) in phases.chunks_exact(self.phase_len()).enumerate() {
             let (ry, rx) = (index / s, index % s);
             let pixels = &phase[self.margin..][..self.rows * self.row_len];
@@ -367,6 +370,26 @@ impl PhaseLayout {
                 let targets = line.get_mut(rx..).unwrap_or(&mut []).iter_mut().step_by(s);
                 for (v, x) in targets.zip(values) {
                     *v = *x;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    /// [`Self::interleave`] for stride 2 with even-width rows (G's transposed convolutions, D's
+    /// input gradients): each image row zips the rows of its two column phases as pairs, a
+    /// plain interleave that vectorises (the strided writes of the general form do not).
+    fn interleave_pairs<T: Copy>(&self, phases: &[T], g: &PatchGeometry, dst: &mut [T]) {
+        let pixels = |phase: usize| &phases[phase * self.phase_len() + self.margin..];
+        for ry in 0..2 {
+            let (even, odd) = (pixels(2 * ry), pixels(2 * ry + 1));
+            let lines = dst.chunks_exact_mut(g.width).skip(ry).step_by(2);
+            for (i, line) in lines.enumerate() {
+                let even = &even[i * self.row_len..][..self.row_len];
+                let odd = &odd[i * self.row_len..][..self.row_len];
+                for ((pair, &l), &r) in line.chunks_exact_mut(2).zip(even).zip(odd) {
+                    pair[0] = l;
+                    pair[1] = r;
                 }
             }
         }

@@ -41,8 +41,18 @@ pub(crate) fn tensor_slice<'a, T: WithDType>(
 }
 
 /// f32 or f64, the element types of the CPU ops.
-pub(crate) trait Float: WithDType + num_traits::Float {}
-impl Float for f32 {}
+pub(crate) trait Float: WithDType + num_traits::Float {
+    /// `tanh` as the CPU ops compute it: a form whose loops vectorise for f32
+    /// ([`rational_tanh`](crate::layers::tanh::rational_tanh)), the standard library's for f64.
+    fn vector_tanh(self) -> Self {
+        self.tanh()
+    }
+}
+impl Float for f32 {
+    fn vector_tanh(self) -> Self {
+        crate::layers::tanh::rational_tanh(self)
+    }
+}
 impl Float for f64 {}
 
 /// A computation on one float slice, for whichever of f32 and f64 a storage holds.

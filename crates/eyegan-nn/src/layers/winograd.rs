@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use crate::layers::gemm::{matmul_into_serial, GemmFloat, MatRef};
+use crate::layers::gemm::{matmul_into, GemmFloat, MatRef, Threads};
 use crate::layers::parallel::filled;
 use crate::layers::scratch::Slot;
 use crate::layers::simd::vectorized;
@@ -137,7 +137,7 @@ pub fn conv3x3<T: GemmFloat>(geometry: &Conv3x3, x: &[T], w: &[T]) -> candle_cor
             .try_for_each(|(xi, m)| {
                 let u = MatRef::row_major(&u[xi * co * ci..][..co * ci], co, ci);
                 let v = MatRef::strided(&v[xi * tiles..], ci, tiles, XI * tiles);
-                matmul_into_serial(m, u, v, false)
+                matmul_into(m, u, v, false, Threads::Calling)
             })?;
         transform_outputs(&c, m, first, tiles, &mut out);
         Ok(())
@@ -190,7 +190,7 @@ pub fn weight_gradient<T: GemmFloat>(
             .try_for_each(|(xi, du)| {
                 let dm = MatRef::strided(&dm[xi * tiles..], co, tiles, XI * tiles);
                 let v = MatRef::strided(&v[xi * tiles..], ci, tiles, XI * tiles);
-                matmul_into_serial(du, dm, v.t(), true)
+                matmul_into(du, dm, v.t(), true, Threads::Calling)
             })
     })?;
     Ok(kernel_gradients(&du, co, ci))
