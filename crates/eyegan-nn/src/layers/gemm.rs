@@ -58,6 +58,11 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
+    /// Columns `start .. start + count` (a view).
+    fn cols(self, start: usize, count: usize) -> Self {
+        self.t().rows(start, count).t()
+    }
+
     /// The transpose (a view: no data moves).
     pub fn t(self) -> Self {
         Self {
@@ -95,7 +100,9 @@ pub enum Threads {
     Gemm,
     /// The calling thread only, for callers that run several products in parallel themselves.
     Calling,
-    /// One serial product per thread on its own block of rows of `a` (and `dst`).
+    /// One serial product per thread on its own block of rows of `a` (and `dst`), or, where
+    /// `a` has too few rows to give every thread a block, on its own block of the inner
+    /// dimension (partial products then summed).
     ///
     /// For a row-major `a` of at most ~1024 rows, gemm packs the whole left operand on the
     /// calling thread before its threads start (`do_prepack_lhs`), leaving the other cores
@@ -125,8 +132,11 @@ pub fn matmul_into<T: GemmFloat>(
         _ if count <= 1 => matmul_with(dst, a, b, accumulate, gemm::Parallelism::None),
         Threads::Gemm => matmul_with(dst, a, b, accumulate, gemm::Parallelism::Rayon(count)),
         Threads::Calling => matmul_with(dst, a, b, accumulate, gemm::Parallelism::None),
-        Threads::RowBlocks if a.rows <= ROW_BLOCK || n == 0 || dst.len() != a.rows * n => {
+        Threads::RowBlocks if n == 0 || dst.len() != a.rows * n || a.cols < count => {
             matmul_with(dst, a, b, accumulate, gemm::Parallelism::Rayon(count))
+        }
+        Threads::RowBlocks if a.rows < count * ROW_BLOCK => {
+            matmul_by_depth_blocks(dst, a, b, accumulate, count)
         }
         Threads::RowBlocks => {
             let rows_per_block = a.rows.div_ceil(count).next_multiple_of(ROW_BLOCK);
@@ -138,6 +148,38 @@ pub fn matmul_into<T: GemmFloat>(
                 })
         }
     }
+}
+
+/// `dst (+)= a · b` as `count` serial partial products over blocks of the inner dimension, in
+/// parallel, summed in block order.
+fn matmul_by_depth_blocks<T: GemmFloat>(
+    dst: &mut [T],
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accumulate: bool,
+    count: usize,
+) -> candle_core::Result<()> {
+    let depth = a.cols.div_ceil(count);
+    let partials = (0..a.cols.div_ceil(depth))
+        .into_par_iter()
+        .map(|block| {
+            let start = block * depth;
+            let len = depth.min(a.cols - start);
+            let mut partial = vec![T::zero(); dst.len()];
+            let (a, b) = (a.cols(start, len), b.rows(start, len));
+            matmul_with(&mut partial, a, b, false, gemm::Parallelism::None)?;
+            Ok(partial)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    if !accumulate {
+        dst.fill(T::zero());
+    }
+    for partial in partials {
+        for (d, p) in dst.iter_mut().zip(partial) {
+            *d += p;
+        }
+    }
+    Ok(())
 }
 
 #[allow(unsafe_code)]
@@ -262,6 +304,24 @@ mod tests {
         matmul_into(&mut dst, a, bt, true, Threads::RowBlocks).unwrap();
         let doubled: Vec<f64> = expected.iter().map(|v| 2.0 * v).collect();
         assert_eq!(dst, doubled);
+    }
+
+    #[test]
+    fn depth_blocks_in_parallel_match_the_definition() {
+        // too few rows for a block per thread: the inner dimension is split instead
+        let (m, k, n) = (48, 301, 9);
+        let a: Vec<f64> = (0..m * k).map(|i| (i % 13) as f64 - 6.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i % 5) as f64 * 0.25).collect();
+        let expected = naive(&a, &b, m, k, n);
+        let (a, b) = (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
+        for count in [2, 3, 7] {
+            let mut dst = vec![1.0; m * n];
+            matmul_by_depth_blocks(&mut dst, a, b, false, count).unwrap();
+            assert_eq!(dst, expected, "{count} blocks");
+            matmul_by_depth_blocks(&mut dst, a, b, true, count).unwrap();
+            let doubled: Vec<f64> = expected.iter().map(|v| 2.0 * v).collect();
+            assert_eq!(dst, doubled, "{count} blocks, accumulated");
+        }
     }
 
     #[test]
