@@ -133,7 +133,10 @@ pub fn matmul_into<T: GemmFloat>(
         _ if count <= 1 => matmul_with(dst, a, b, accumulate, gemm::Parallelism::None),
         Threads::Gemm => matmul_with(dst, a, b, accumulate, gemm::Parallelism::Rayon(count)),
         Threads::Calling => matmul_with(dst, a, b, accumulate, gemm::Parallelism::None),
-        Threads::RowBlocks if n == 0 || dst.len() != a.rows * n || a.cols < count => {
+        // shapes that do not fit go to the checks of the unsplit product
+        Threads::RowBlocks
+            if n == 0 || dst.len() != a.rows * n || a.cols != b.rows || a.cols < count =>
+        {
             matmul_with(dst, a, b, accumulate, gemm::Parallelism::Rayon(count))
         }
         Threads::RowBlocks if a.rows < count * ROW_BLOCK => {
@@ -339,5 +342,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("exceeds"), "{err}");
+    }
+
+    #[test]
+    fn split_products_refuse_mismatched_inner_dimensions() {
+        // the depth split views `b` by rows of the inner dimension; a `b` with more rows than
+        // `a` has columns must still be an error, not a product over part of it
+        let (a, b) = (vec![1.0f64; 48 * 10], vec![1.0f64; 12 * 3]);
+        let mut dst = vec![0.0; 48 * 3];
+        let err = matmul_into(
+            &mut dst,
+            MatRef::row_major(&a, 48, 10),
+            MatRef::row_major(&b, 12, 3),
+            false,
+            Threads::RowBlocks,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("inner dimensions"), "{err}");
     }
 }
